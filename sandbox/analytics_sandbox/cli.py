@@ -1,0 +1,43 @@
+"""`analytics-sandbox`: serve the five APIs on loopback until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from analytics_sandbox.faults import Fault
+from analytics_sandbox.server import Sandbox
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="analytics-sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8800)
+    parser.add_argument("--scale", type=int, default=1, help="multiply every record count")
+    parser.add_argument("--latency-ms", type=int, default=0, help="delay of every API request")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="e.g. api=a,path=/v1/users,kind=status,status=429,times=2,retry_after=1",
+    )
+    parser.add_argument("--api", action="append", help="serve only these APIs (default: all)")
+    args = parser.parse_args(argv)
+    sandbox = Sandbox(
+        host=args.host,
+        port=args.port,
+        scale=args.scale,
+        latency_ms=args.latency_ms,
+        faults=[Fault.parse(spec) for spec in args.fault],
+        apis=args.api,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"analytics-sandbox serving {', '.join(sandbox.apis)} at {sandbox.url}/<api>", flush=True)
+    try:
+        sandbox.httpd.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        sandbox.httpd.server_close()

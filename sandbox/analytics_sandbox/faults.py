@@ -1,0 +1,74 @@
+"""Injected faults: which requests get a bad answer, and how."""
+
+from __future__ import annotations
+
+import re
+import threading
+import typing as t
+from dataclasses import dataclass, field
+
+Kind = t.Literal["status", "broken_body", "drop", "slow"]
+
+
+@dataclass
+class Fault:
+    """Affects the next `times` requests (-1: all) whose path matches `path` (a regex).
+
+    kinds: status (answer `status`, with Retry-After when `retry_after` is set: seconds,
+    or "date" for an HTTP date `retry_after_seconds` ahead), broken_body (200 with
+    truncated JSON), drop (close the connection unanswered), slow (wait `delay_ms`).
+    `after` lets that many matching requests through first.
+    """
+
+    api: str
+    path: str = ".*"
+    kind: Kind = "status"
+    status: int = 500
+    times: int = 1
+    after: int = 0
+    retry_after: str | None = None
+    retry_after_seconds: int = 1
+    delay_ms: int = 0
+    seen: int = field(default=0, compare=False)
+
+    @classmethod
+    def parse(cls, spec: str) -> Fault:
+        """From `api=a,path=/v1/users,kind=status,status=429,times=2,retry_after=1`."""
+        values: dict[str, t.Any] = {}
+        for part in spec.split(","):
+            key, _, value = part.partition("=")
+            values[key.strip()] = value.strip()
+        for key in ("status", "times", "after", "retry_after_seconds", "delay_ms"):
+            if key in values:
+                values[key] = int(values[key])
+        return cls(**values)
+
+
+class FaultBook:
+    """The faults in force; thread-safe, consulted once per data request."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def match(self, api: str, path: str) -> Fault | None:
+        """The first live fault for this request, counting it as used."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.api not in (api, "*") or not re.search(fault.path, path):
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
+                if fault.times != -1 and fault.seen > fault.after + fault.times:
+                    continue
+                return fault
+        return None

@@ -1,0 +1,206 @@
+"""The sandbox server: every API under its own path prefix on one loopback port."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import threading
+import time
+import typing as t
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from analytics_sandbox.apis import API_CLASSES
+from analytics_sandbox.auth import AuthSettings, TokenAuthority
+from analytics_sandbox.faults import Fault, FaultBook
+
+if t.TYPE_CHECKING:
+    from analytics_sandbox.apis.base import SandboxApi
+
+
+class Sandbox:
+    """Serves `/<letter>/…` for each API (their paths collide), plus `/_control/…` for tests.
+
+    Control endpoints (JSON): GET /_control/<api>/counts, POST /_control/<api>/<action>,
+    POST /_control/faults (a Fault), DELETE /_control/faults, GET /_control/stats,
+    POST /_control/<api>/auth (expires_in, rotate_refresh_tokens), POST /_control/<api>/expire,
+    POST /_control/<api>/revoke, POST /_control/latency {"ms": N}.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        scale: int = 1,
+        latency_ms: int = 0,
+        faults: t.Iterable[Fault] = (),
+        apis: t.Iterable[str] | None = None,
+        options: dict[str, t.Any] | None = None,
+    ) -> None:
+        names = list(apis or API_CLASSES)
+        self.apis: dict[str, SandboxApi] = {
+            n: API_CLASSES[n](scale=scale, **(options or {}).get(n, {})) for n in names
+        }
+        self.auth = {n: TokenAuthority(api.grant, AuthSettings()) for n, api in self.apis.items()}
+        self.faults = FaultBook()
+        for fault in faults:
+            self.faults.add(fault)
+        self.latency_ms = latency_ms
+        self.stats: dict[str, int] = {}
+        self._stats_lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = str(self.httpd.server_address[0]), self.httpd.server_address[1]
+        return f"http://{host}:{port}"
+
+    def base_url(self, api: str) -> str:
+        return f"{self.url}/{api}"
+
+    def tap_config(self, api: str) -> dict[str, t.Any]:
+        """Settings for the tap of `api` that point it here."""
+        return self.apis[api].tap_config(self.base_url(api))
+
+    def start(self) -> Sandbox:
+        """Serve in a background thread (tests); `serve_forever` for the command."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def count(self, key: str) -> None:
+        with self._stats_lock:
+            self.stats[key] = self.stats.get(key, 0) + 1
+
+    def control(self, method: str, parts: list[str], body: t.Any) -> tuple[int, t.Any]:  # noqa: PLR0911
+        """Test hooks; see the class docstring."""
+        if parts == ["stats"]:
+            with self._stats_lock:
+                return 200, dict(self.stats)
+        if parts == ["faults"]:
+            if method == "DELETE":
+                self.faults.clear()
+                return 200, {}
+            self.faults.add(Fault(**body))
+            return 200, {}
+        if parts == ["latency"]:
+            self.latency_ms = int(body["ms"])
+            return 200, {}
+        if len(parts) != 2 or parts[0] not in self.apis:
+            return 404, {"error": "unknown control path"}
+        name, action = parts
+        authority = self.auth[name]
+        if action == "counts":
+            return 200, self.apis[name].counts()
+        if action == "tap_config":
+            return 200, self.tap_config(name)
+        if action == "auth":
+            for key, value in body.items():
+                setattr(authority.settings, key, value)
+            return 200, {}
+        if action == "expire":
+            authority.expire_access_tokens()
+            return 200, {}
+        if action == "revoke":
+            authority.revoke()
+            return 200, {}
+        try:
+            return 200, self.apis[name].control(action, body or {})
+        except (KeyError, ValueError) as exc:
+            return 400, {"error": str(exc)}
+
+
+def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: t.Any) -> None:
+            """Quiet: tests and benchmarks read the tap's logs, not ours."""
+
+        def do_GET(self) -> None:
+            self._dispatch("GET")
+
+        def do_POST(self) -> None:
+            self._dispatch("POST")
+
+        def do_DELETE(self) -> None:
+            self._dispatch("DELETE")
+
+        def _dispatch(self, method: str) -> None:
+            split = urlsplit(self.path)
+            parts = [p for p in split.path.split("/") if p]
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if parts[:1] == ["_control"]:
+                status, body = sandbox.control(method, parts[1:], json.loads(raw) if raw else {})
+                self._send(status, body)
+                return
+            if not parts or parts[0] not in sandbox.apis:
+                self._send(404, {"error": "unknown API"})
+                return
+            name = parts[0]
+            api = sandbox.apis[name]
+            path = "/" + "/".join(parts[1:])
+            sandbox.count(f"{name} {method} {path}")
+            if sandbox.latency_ms:
+                time.sleep(sandbox.latency_ms / 1000)
+            fault = sandbox.faults.match(name, path)
+            if fault and self._inject(fault):
+                return
+            if method == "POST" and path == api.token_path:
+                form = dict(parse_qsl(raw.decode()))
+                status, body = sandbox.auth[name].issue(form)
+                self._send(status, body)
+                return
+            if method != "GET":
+                self._send(405, {"error": "method not allowed"})
+                return
+            if not sandbox.auth[name].allows(self.headers.get("Authorization")):
+                self._send(401, {"error": "invalid_token"})
+                return
+            answer = api.handle(path, dict(parse_qsl(split.query)))
+            self._send(answer.status, answer.body)
+
+        def _inject(self, fault: Fault) -> bool:
+            """Apply a fault; True when the request is answered (or dropped) by it."""
+            if fault.kind == "slow":
+                time.sleep(fault.delay_ms / 1000)
+                return False
+            if fault.kind == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return True
+            if fault.kind == "broken_body":
+                self._send_raw(200, b'{"data": {"users": [{"emailId": "trunc')
+                return True
+            headers = {}
+            if fault.retry_after == "date":
+                headers["Retry-After"] = email.utils.formatdate(
+                    time.time() + fault.retry_after_seconds, usegmt=True
+                )
+            elif fault.retry_after is not None:
+                headers["Retry-After"] = fault.retry_after
+            self._send(fault.status, {"error": f"injected {fault.status}"}, headers)
+            return True
+
+        def _send(self, status: int, body: t.Any, headers: dict[str, str] | None = None) -> None:
+            self._send_raw(status, json.dumps(body, ensure_ascii=False).encode(), headers)
+
+        def _send_raw(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler

@@ -1,0 +1,42 @@
+"""REST behaviour shared by the tap-analytics taps (DESIGN.md, "Behaviour shared by all taps")."""
+
+from tap_analytics_common.auth import OAuth2Authenticator, StaticBearerAuthenticator
+from tap_analytics_common.client import ApiClient
+from tap_analytics_common.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    PaginationError,
+    ResponseError,
+    TapError,
+)
+from tap_analytics_common.pagination import CursorPaginator, OffsetPaginator, PageNumberPaginator
+from tap_analytics_common.retry import RetryPolicy
+from tap_analytics_common.schemas import EXTRA_PROPERTY, DocumentSchemas
+from tap_analytics_common.settings import common_settings, oauth_settings
+from tap_analytics_common.streams import AnalyticsStream
+from tap_analytics_common.tap import AnalyticsTap
+from tap_analytics_common.token_file import RefreshTokenFile
+
+__all__ = [
+    "EXTRA_PROPERTY",
+    "AnalyticsStream",
+    "AnalyticsTap",
+    "ApiClient",
+    "ApiError",
+    "AuthError",
+    "ConfigError",
+    "CursorPaginator",
+    "DocumentSchemas",
+    "OAuth2Authenticator",
+    "OffsetPaginator",
+    "PageNumberPaginator",
+    "PaginationError",
+    "RefreshTokenFile",
+    "ResponseError",
+    "RetryPolicy",
+    "StaticBearerAuthenticator",
+    "TapError",
+    "common_settings",
+    "oauth_settings",
+]

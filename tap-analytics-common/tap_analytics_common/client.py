@@ -1,0 +1,158 @@
+"""One HTTP client per tap run: session, auth, retries and the bound on requests in flight."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import typing as t
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from tap_analytics_common.errors import ApiError, AuthError
+from tap_analytics_common.retry import RETRY_STATUSES, RetryPolicy
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+_TRANSIENT = (
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    ConnectionResetError,
+)
+
+
+class RefreshingAuth(t.Protocol):
+    """An authenticator that can replace an access token the API rejected."""
+
+    def __call__(self, r: requests.PreparedRequest, /) -> requests.PreparedRequest: ...
+
+    def refresh_rejected(self, authorization: str | None) -> None:
+        """Refresh once for a request whose Authorization header got a 401."""
+
+
+def url_path(url: str) -> str:
+    """The path of a URL: error messages name it, never the query (cursors, tokens)."""
+    return urlsplit(url).path or "/"
+
+
+class ApiClient:
+    """Sends every request of a tap run; shared by all its streams and threads.
+
+    Retries 429/5xx/timeouts/dropped connections with backoff, honours Retry-After
+    (a 429 pauses every thread, not just the one that got it), refreshes the token
+    once after a 401, and keeps at most `max_in_flight` requests open at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        auth: RefreshingAuth | None,
+        policy: RetryPolicy,
+        timeout: float,
+        user_agent: str,
+        max_in_flight: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.auth = auth
+        self.policy = policy
+        self.timeout = timeout
+        self.max_in_flight = max(1, max_in_flight)
+        self.sleep = sleep
+        self.clock = clock
+        self.logger = logger or logging.getLogger("tap_analytics_common")
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.max_in_flight + 2)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._slots = threading.BoundedSemaphore(self.max_in_flight)
+        self._pause_lock = threading.Lock()
+        self._paused_until = 0.0
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: Mapping[str, t.Any] | str | None = None,
+        data: Mapping[str, t.Any] | None = None,
+        authenticate: bool = True,
+    ) -> requests.Response:
+        """Send one request, retrying as the policy says; raise a one-line TapError."""
+        auth = self.auth if authenticate else None
+        refreshed = False
+        retry = 0
+        while True:
+            self._wait_out_pause()
+            prepared = self.session.prepare_request(
+                requests.Request(method, url, params=params, data=data, auth=auth),
+            )
+            problem, retry_after, status = self._send(prepared)
+            if isinstance(problem, requests.Response):
+                return problem
+            if status == 401 and auth is not None:
+                if refreshed:
+                    msg = (
+                        f"{what}: the API rejected the access token for {method} "
+                        f"{url_path(url)} even after a refresh (401); check the credentials"
+                    )
+                    raise AuthError(msg)
+                refreshed = True
+                auth.refresh_rejected(prepared.headers.get("Authorization"))
+                continue
+            if status is not None and status not in RETRY_STATUSES:
+                msg = f"{what}: {method} {url_path(url)} answered {problem}"
+                raise ApiError(msg, status)
+            retry += 1
+            if retry > self.policy.max_retries:
+                msg = (
+                    f"{what}: {method} {url_path(url)} failed after "
+                    f"{self.policy.max_tries} tries, last: {problem}"
+                )
+                raise ApiError(msg, status)
+            delay = self.policy.wait(retry, retry_after)
+            if status == 429:
+                self._pause(delay)
+            self.logger.warning(
+                "%s: %s %s gave %s; retry %d of %d in %.1fs",
+                what,
+                method,
+                url_path(url),
+                problem,
+                retry,
+                self.policy.max_retries,
+                delay,
+            )
+            self.sleep(delay)
+
+    def _send(
+        self, prepared: requests.PreparedRequest
+    ) -> tuple[requests.Response | str, str | None, int | None]:
+        """One try: the response when it succeeded, else (problem, Retry-After, status)."""
+        try:
+            with self._slots:
+                response = self.session.send(prepared, timeout=self.timeout)
+        except _TRANSIENT as exc:
+            kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
+            return f"{kind} ({type(exc).__name__})", None, None
+        if response.status_code < 400:
+            return response, None, None
+        problem = f"{response.status_code} {response.reason or ''}".strip()
+        return problem, response.headers.get("Retry-After"), response.status_code
+
+    def _pause(self, seconds: float) -> None:
+        with self._pause_lock:
+            self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    def _wait_out_pause(self) -> None:
+        with self._pause_lock:
+            remaining = self._paused_until - self.clock()
+        if remaining > 0:
+            self.sleep(remaining)

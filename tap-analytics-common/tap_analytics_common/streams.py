@@ -1,0 +1,186 @@
+"""The stream every tap-analytics stream derives from."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from urllib.parse import quote
+
+from singer_sdk import RESTStream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
+from tap_analytics_common.body import select_records
+from tap_analytics_common.errors import ApiError
+from tap_analytics_common.pagination import CursorPaginator
+from tap_analytics_common.schemas import EXTRA_PROPERTY
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    import requests
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
+
+    from tap_analytics_common.client import ApiClient
+    from tap_analytics_common.tap import AnalyticsTap
+
+
+class AnalyticsStream(RESTStream[t.Any]):
+    """A full-table (or incremental) REST stream with the suite's shared rules.
+
+    Subclasses set `path`, `records_path`, `primary_keys`, and for child streams
+    `parent_key` and `path_params`; the tap supplies the one ApiClient of the run.
+    """
+
+    records_path: t.ClassVar[str] = "data"
+    parent_key: t.ClassVar[str | None] = None
+    """Context key copied into every record (the parent's id)."""
+    path_params: t.ClassVar[Mapping[str, str]] = {}
+    """Path placeholder -> context key, e.g. {"workspace": "workspaceId"}."""
+    child_context_fields: t.ClassVar[Mapping[str, str]] = {}
+    """Child context key -> this stream's record field, for parent streams."""
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.RECURSIVE
+
+    def __init__(self, tap: AnalyticsTap, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self.analytics_tap = tap
+        self.records_read = 0
+        self._declared = frozenset(self.schema["properties"])
+        self._started = False
+        self._pending_version: int | None = None
+        if self.parent_key or self.parent_stream_type:
+            # One state entry for the stream, not one per parent repeated in every STATE.
+            self.state_partitioning_keys = []
+
+    # -- requests -----------------------------------------------------------------
+
+    @property
+    def client(self) -> ApiClient:
+        """The tap run's one client (auth, retries, concurrency bound)."""
+        return self.analytics_tap.client
+
+    @property
+    def url_base(self) -> str:
+        """The `base_url` setting."""
+        return str(self.config["base_url"]).rstrip("/")
+
+    def get_url(self, context: Context | None) -> str:
+        """The endpoint URL with path placeholders filled from the context."""
+        path = self.path or ""
+        if self.path_params:
+            values = {
+                name: quote(str((context or {})[key]), safe="") for name, key in self.path_params.items()
+            }
+            path = path.format_map(values)
+        return self.url_base + path
+
+    def get_new_paginator(self) -> BaseAPIPaginator[t.Any] | None:
+        """No pagination unless the tap's stream says otherwise."""
+        return None
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """Query parameters for one page; APIs add their paging parameters."""
+        return {}
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
+        """Records at the document's data selector."""
+        return select_records(response, self.records_path)
+
+    def request_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        """Page through the endpoint under the suite's stop rules and repeat guard."""
+        if not self._started:
+            self._started = True
+            self.logger.info("Stream %s: started", self.name)
+        for record in self.fetch_partition(context):
+            self.records_read += 1
+            yield record
+
+    def fetch_partition(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        """All records of one partition; touches no SDK state, so threads may run it."""
+        paginator = self.get_new_paginator()
+        token: t.Any = None
+        previous: bytes | None = None
+        while True:
+            response = self._get_page(context, paginator, token)
+            if response is None:
+                return
+            records = list(self.parse_response(response))
+            if records and response.content == previous:
+                self.logger.warning(
+                    "Stream %s: %s returned the previous page again; ending the stream there",
+                    self.name,
+                    self.path,
+                )
+                return
+            previous = response.content
+            yield from records
+            if paginator is None:
+                return
+            paginator.advance(response)
+            if paginator.finished:
+                return
+            token = paginator.current_value
+
+    def _get_page(
+        self, context: Context | None, paginator: BaseAPIPaginator[t.Any] | None, token: t.Any
+    ) -> requests.Response | None:
+        next_url = paginator.next_url if isinstance(paginator, CursorPaginator) else None
+        url = next_url or self.get_url(context)
+        params = {} if next_url else self.get_url_params(context, token)
+        try:
+            return self.client.request("GET", url, what=f"stream {self.name}", params=params)
+        except ApiError as exc:
+            if exc.status == 404 and self.parent_key and context:
+                self.logger.warning(
+                    "Stream %s: %s %s is gone (404); skipped",
+                    self.name,
+                    self.parent_key,
+                    context.get(self.parent_key),
+                )
+                return None
+            raise
+
+    # -- records ----------------------------------------------------------------
+
+    def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
+        """Keep undeclared fields under `extra` and copy in the parent key."""
+        undeclared = [key for key in row if key not in self._declared or key == EXTRA_PROPERTY]
+        if undeclared:
+            row[EXTRA_PROPERTY] = {key: row.pop(key) for key in undeclared}
+        if self.parent_key and context is not None:
+            row[self.parent_key] = context[self.parent_key]
+        return row
+
+    def get_child_context(self, record: dict[str, t.Any], context: Context | None) -> dict[str, t.Any]:
+        """The parent's id for its child streams."""
+        return {key: record[field] for key, field in self.child_context_fields.items()}
+
+    # -- Singer output --------------------------------------------------------------
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Full-table streams mark rows deleted at the source, unless turned off."""
+        return bool(self.config.get("emit_activate_version_messages", True))
+
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        """Hold ACTIVATE_VERSION back until the stream has been read in full.
+
+        The SDK sends it first, so a run that fails half-way would have the target
+        mark every row not yet re-read as deleted; sent last, it marks only rows the
+        source no longer has. Once per stream, not once per parent partition.
+        """
+        self._pending_version = full_table_version
+
+    def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
+        """At the end of the stream (children included): activate its version, log its count."""
+        super().finalize_state_progress_markers(state)
+        if not state and self.selected:
+            if self._pending_version is not None:
+                super()._write_activate_version_message(self._pending_version)
+                self._pending_version = None
+            self.logger.info("Stream %s: finished, %d records", self.name, self.records_read)
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The tap's logger (one place to filter and format)."""
+        return t.cast("logging.Logger", self.analytics_tap.logger)

@@ -1,0 +1,111 @@
+"""The tap base: one client per run, shared settings, and errors as one line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import typing as t
+from functools import cached_property
+
+from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_analytics_common.auth import OAuth2Authenticator
+from tap_analytics_common.client import ApiClient, RefreshingAuth
+from tap_analytics_common.errors import ConfigError, one_line, redact
+from tap_analytics_common.retry import RetryPolicy
+from tap_analytics_common.token_file import RefreshTokenFile
+
+if t.TYPE_CHECKING:
+    import click
+
+_NOISE = (
+    "An unhandled error occurred while syncing",  # our one line says it
+    "Beginning sync of",  # once per partition; we log once per stream
+)
+
+
+class _QuietSdkLines(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_NOISE)
+
+
+_SECRETS: list[str] = []
+"""Secret setting values of this process's run, scrubbed from the final error line."""
+
+
+class AnalyticsTap(Tap):
+    """What the five taps share; a tap adds its settings, streams and authenticator."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        _SECRETS.extend(self.secret_values(self.config))
+
+    def make_auth(self) -> RefreshingAuth | None:
+        """The tap's authenticator; None for an API without auth."""
+        return None
+
+    def oauth2(self, grant_type: t.Literal["refresh_token", "client_credentials"]) -> OAuth2Authenticator:
+        """An OAuth2 authenticator from the shared settings."""
+        token_file = self.config.get("refresh_token_file")
+        return OAuth2Authenticator(
+            token_url=self.config["token_url"],
+            client_id=self.config["client_id"],
+            client_secret=self.config["client_secret"],
+            grant_type=grant_type,
+            refresh_token=self.config.get("refresh_token"),
+            token_file=RefreshTokenFile(token_file) if token_file else None,
+        )
+
+    @cached_property
+    def client(self) -> ApiClient:
+        """The run's one client: every stream and thread shares it and its token."""
+        auth = self.make_auth()
+        client = ApiClient(
+            auth=auth,
+            policy=RetryPolicy(
+                max_retries=int(self.config.get("max_retries", 3)),
+                backoff_factor=float(self.config.get("backoff_factor", 2)),
+            ),
+            timeout=float(self.config.get("request_timeout", 300)),
+            user_agent=self.config.get("user_agent") or f"{self.name}/{self.plugin_version}",
+            max_in_flight=int(self.config.get("max_concurrent_requests", 4)),
+            logger=self.logger,
+        )
+        if isinstance(auth, OAuth2Authenticator):
+            auth.client = client
+        return client
+
+    @classmethod
+    def secret_values(cls, config: t.Mapping[str, t.Any]) -> list[str]:
+        """Values of settings declared secret, to keep them out of messages."""
+        props = cls.config_jsonschema.get("properties", {})
+        return [str(config[k]) for k, v in props.items() if v.get("secret") and config.get(k)]
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        """Run, turning the SDK's multi-line config errors into one of ours."""
+        try:
+            super().invoke(*args, **kwargs)
+        except ConfigValidationError as exc:
+            problems = "; ".join(exc.errors) or str(exc)
+            raise ConfigError(f"invalid settings: {problems}") from None
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with any failure reported as one line and exit code 1."""
+        command = super().get_singer_command()
+        run = command.main
+        logging.getLogger().addFilter(_QuietSdkLines())
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_QuietSdkLines())
+
+        def main(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            try:
+                return run(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+                cls.logger.error("%s", redact(one_line(exc), _SECRETS))
+                sys.exit(1)
+
+        command.main = main  # type: ignore[method-assign]
+        return command
