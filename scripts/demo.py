@@ -23,7 +23,9 @@ def env_for(api: str, sandbox_url: str) -> dict[str, str]:
     with urllib.request.urlopen(f"{sandbox_url}/_control/{api}/tap_config") as reply:
         config = json.load(reply)
     prefix = f"TAP_ANALYTICS_{api.upper()}_"
-    return {prefix + key.upper(): json.dumps(v) if isinstance(v, list) else str(v) for key, v in config.items()}
+    return {
+        prefix + key.upper(): json.dumps(v) if isinstance(v, list) else str(v) for key, v in config.items()
+    }
 
 
 def main() -> int:
@@ -44,7 +46,11 @@ def main() -> int:
             env = os.environ | env_for(api, url) | {"MELTANO_ENVIRONMENT": "dev"}
             run = subprocess.run(
                 [VENV_BIN / "meltano", "run", f"tap-analytics-{api}", "target-duckdb"],
-                cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if run.returncode:
                 print(run.stderr[-3000:], file=sys.stderr)
@@ -64,7 +70,7 @@ def print_counts(warehouse: Path, url: str) -> None:
             expected = json.load(reply)
         for stream, want in sorted(expected.items()):
             try:
-                rows = con.execute(f'select count(*) from tap_analytics_{api}."{stream}"').fetchone()
+                rows = con.execute(f'select count(*) from tap_analytics_{api}."{stream}"').fetchone()  # noqa: S608 - names from our own sandbox
                 got = str(rows[0]) if rows else "?"
             except duckdb.Error:
                 got = "missing"

@@ -7,8 +7,8 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from analytics_sandbox import Sandbox
 
+from analytics_sandbox import Sandbox
 from tests.helpers import env_config
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -34,7 +34,7 @@ def pg_database() -> str:
             exists = conn.execute("select 1 from pg_database where datname = %s", (TEST_DB,)).fetchone()
             if not exists:
                 conn.execute(f"create database {TEST_DB}")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no PostgreSQL"
         if IN_CI:
             pytest.fail(f"PostgreSQL is required in CI and not reachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable: {exc}")

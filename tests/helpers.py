@@ -68,7 +68,11 @@ def run_tap(
                 cmd += [flag, str(path)]
         cmd += list(args)
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False,
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
             env=os.environ | (env or {}),
         )
     messages = []
@@ -117,11 +121,14 @@ def catalog_with(catalog: dict[str, t.Any], deselect: t.Iterable[str]) -> dict[s
     return catalog
 
 
-def meltano(
-    *args: str, env: dict[str, str], timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
+def meltano(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run meltano in the project, with the dev environment and test overrides."""
     return subprocess.run(
-        [str(BIN / "meltano"), *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=timeout, check=False, env=os.environ | {"MELTANO_ENVIRONMENT": "dev"} | env,
+        [str(BIN / "meltano"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=os.environ | {"MELTANO_ENVIRONMENT": "dev"} | env,
     )

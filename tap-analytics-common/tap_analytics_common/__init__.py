@@ -13,7 +13,7 @@ from tap_analytics_common.errors import (
 from tap_analytics_common.pagination import CursorPaginator, OffsetPaginator, PageNumberPaginator
 from tap_analytics_common.retry import RetryPolicy
 from tap_analytics_common.schemas import EXTRA_PROPERTY, DocumentSchemas
-from tap_analytics_common.settings import common_settings, oauth_settings
+from tap_analytics_common.settings import common_settings, oauth_settings, page_size_setting
 from tap_analytics_common.streams import AnalyticsStream
 from tap_analytics_common.tap import AnalyticsTap
 from tap_analytics_common.token_file import RefreshTokenFile
@@ -39,4 +39,5 @@ __all__ = [
     "TapError",
     "common_settings",
     "oauth_settings",
+    "page_size_setting",
 ]

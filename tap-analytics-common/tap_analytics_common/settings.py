@@ -94,3 +94,14 @@ def oauth_settings(token_url: str, *, refresh_token: bool) -> list[th.Property[t
             ),
         ]
     return props
+
+
+def page_size_setting(documented: int = 100) -> th.Property[t.Any]:
+    """`page_size`: records per page, default the document's page size."""
+    return th.Property(
+        "page_size",
+        th.IntegerType,
+        default=documented,
+        title="Page size",
+        description=f"Records per page (document: {documented}). A server may cap larger values.",
+    )
