@@ -98,7 +98,7 @@ class AnalyticsStream(RESTStream[t.Any]):
     def fetch_partition(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """All records of one partition; touches no SDK state, so threads may run it."""
         paginator = self.get_new_paginator()
-        token: t.Any = None
+        token: t.Any = paginator.current_value if paginator else None
         previous: bytes | None = None
         while True:
             response = self._get_page(context, paginator, token)
