@@ -8,8 +8,8 @@ import stat
 from urllib.parse import parse_qs
 
 import pytest
-from tap_analytics_common import AuthError, RefreshTokenFile
 
+from tap_analytics_common import AuthError, RefreshTokenFile
 from tests.fixtures.inprocess import FakeTime, prepare, records, sync
 from tests.fixtures.mini_tap import BASE, TOKEN_URL, base_config, mini_tap
 
@@ -36,7 +36,11 @@ def test_client_credentials_grant_is_form_encoded(requests_mock):
     get(make(FakeTime(), "client_credentials"))
     request = token.last_request
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert form(request) == {"grant_type": "client_credentials", "client_id": "cid", "client_secret": "shh-secret"}
+    assert form(request) == {
+        "grant_type": "client_credentials",
+        "client_id": "cid",
+        "client_secret": "shh-secret",
+    }
     assert data.last_request.headers["Authorization"] == "Bearer tok"
 
 
@@ -45,7 +49,10 @@ def test_refresh_token_grant_sends_the_refresh_token(requests_mock):
     requests_mock.get(f"{BASE}/items", json=PAGE)
     get(make(FakeTime(), "refresh_token"))
     assert form(token.last_request) == {
-        "grant_type": "refresh_token", "client_id": "cid", "client_secret": "shh-secret", "refresh_token": "rt-0",
+        "grant_type": "refresh_token",
+        "client_id": "cid",
+        "client_secret": "shh-secret",
+        "refresh_token": "rt-0",
     }
 
 
@@ -63,7 +70,10 @@ def test_token_is_refreshed_shortly_before_it_expires(requests_mock):
     fake = FakeTime()
     token = requests_mock.post(
         TOKEN_URL,
-        [{"json": {"access_token": "a", "expires_in": 600}}, {"json": {"access_token": "b", "expires_in": 600}}],
+        [
+            {"json": {"access_token": "a", "expires_in": 600}},
+            {"json": {"access_token": "b", "expires_in": 600}},
+        ],
     )
     data = requests_mock.get(f"{BASE}/items", json=PAGE)
     tap = make(fake, "client_credentials")
@@ -80,8 +90,12 @@ def test_token_is_refreshed_shortly_before_it_expires(requests_mock):
 def test_token_requests_are_retried_like_data_requests(requests_mock):
     fake = FakeTime()
     token = requests_mock.post(
-        TOKEN_URL, [{"status_code": 503}, {"status_code": 429, "headers": {"Retry-After": "3"}},
-                    {"json": {"access_token": "tok"}}],
+        TOKEN_URL,
+        [
+            {"status_code": 503},
+            {"status_code": 429, "headers": {"Retry-After": "3"}},
+            {"json": {"access_token": "tok"}},
+        ],
     )
     requests_mock.get(f"{BASE}/items", json=PAGE)
     get(make(fake, "client_credentials"))
@@ -100,8 +114,10 @@ def test_rejected_credentials_give_one_clear_error_without_the_secret(requests_m
 def test_rotated_refresh_token_is_kept_for_the_rest_of_the_run(requests_mock):
     token = requests_mock.post(
         TOKEN_URL,
-        [{"json": {"access_token": "a", "expires_in": 3600, "refresh_token": "rt-1"}},
-         {"json": {"access_token": "b", "expires_in": 3600, "refresh_token": "rt-2"}}],
+        [
+            {"json": {"access_token": "a", "expires_in": 3600, "refresh_token": "rt-1"}},
+            {"json": {"access_token": "b", "expires_in": 3600, "refresh_token": "rt-2"}},
+        ],
     )
     requests_mock.get(f"{BASE}/items", [{"json": PAGE}, {"status_code": 401}, {"json": PAGE}])
     tap = make(FakeTime(), "refresh_token")
@@ -149,7 +165,10 @@ def test_an_unreadable_token_file_falls_back_to_the_setting(tmp_path):
 def test_records_still_flow_when_the_token_expires_mid_run(requests_mock, capsys):
     requests_mock.post(
         TOKEN_URL,
-        [{"json": {"access_token": "a", "expires_in": 3600}}, {"json": {"access_token": "b", "expires_in": 3600}}],
+        [
+            {"json": {"access_token": "a", "expires_in": 3600}},
+            {"json": {"access_token": "b", "expires_in": 3600}},
+        ],
     )
     requests_mock.get(f"{BASE}/items", [{"status_code": 401}, {"json": PAGE}])
     assert len(records(sync(make(FakeTime(), "client_credentials"), capsys))) == 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from tap_analytics_common import PaginationError
 
+from tap_analytics_common import PaginationError
 from tests.fixtures.inprocess import FakeTime, prepare, records, sync
 from tests.fixtures.mini_tap import BASE, TOKEN_URL, base_config, mini_tap
 

@@ -6,8 +6,8 @@ import email.utils
 
 import pytest
 import requests
-from tap_analytics_common import ApiError, AuthError
 
+from tap_analytics_common import ApiError, AuthError
 from tests.fixtures.inprocess import FakeTime, prepare, records, sync
 from tests.fixtures.mini_tap import BASE, TOKEN_URL, base_config, mini_tap
 
@@ -97,7 +97,12 @@ def test_retry_after_is_capped(requests_mock, token):
 
 
 @pytest.mark.parametrize(
-    "exc", [requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError]
+    "exc",
+    [
+        requests.exceptions.ConnectTimeout,
+        requests.exceptions.ReadTimeout,
+        requests.exceptions.ConnectionError,
+    ],
 )
 def test_timeouts_and_dropped_connections_are_retried(requests_mock, token, exc):
     fake = FakeTime()
@@ -120,7 +125,10 @@ def test_a_401_refreshes_once_and_repeats_the_request(requests_mock, capsys):
     fake = FakeTime()
     token = requests_mock.post(
         TOKEN_URL,
-        [{"json": {"access_token": "old", "expires_in": 3600}}, {"json": {"access_token": "new", "expires_in": 3600}}],
+        [
+            {"json": {"access_token": "old", "expires_in": 3600}},
+            {"json": {"access_token": "new", "expires_in": 3600}},
+        ],
     )
     data = requests_mock.get(f"{BASE}/items", [{"status_code": 401}, {"json": PAGE}])
     out = sync(tap_for(fake), capsys)

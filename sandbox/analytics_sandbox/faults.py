@@ -7,7 +7,7 @@ import threading
 import typing as t
 from dataclasses import dataclass, field
 
-Kind = t.Literal["status", "broken_body", "drop", "slow"]
+Kind = t.Literal["status", "broken_body", "drop", "slow", "revoke", "expire"]
 
 
 @dataclass
@@ -16,7 +16,9 @@ class Fault:
 
     kinds: status (answer `status`, with Retry-After when `retry_after` is set: seconds,
     or "date" for an HTTP date `retry_after_seconds` ahead), broken_body (200 with
-    truncated JSON), drop (close the connection unanswered), slow (wait `delay_ms`).
+    truncated JSON), drop (close the connection unanswered), slow (wait `delay_ms`),
+    revoke (the user withdraws consent: every token dies, this request gets 401),
+    expire (access tokens expire now: this request gets 401, a refresh works).
     `after` lets that many matching requests through first.
     """
 

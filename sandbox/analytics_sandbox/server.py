@@ -153,7 +153,7 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if sandbox.latency_ms:
                 time.sleep(sandbox.latency_ms / 1000)
             fault = sandbox.faults.match(name, path)
-            if fault and self._inject(fault):
+            if fault and self._inject(fault, name):
                 return
             if method == "POST" and path == api.token_path:
                 form = dict(parse_qsl(raw.decode()))
@@ -169,7 +169,7 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             answer = api.handle(path, dict(parse_qsl(split.query)))
             self._send(answer.status, answer.body)
 
-        def _inject(self, fault: Fault) -> bool:
+        def _inject(self, fault: Fault, api: str) -> bool:
             """Apply a fault; True when the request is answered (or dropped) by it."""
             if fault.kind == "slow":
                 time.sleep(fault.delay_ms / 1000)
@@ -177,6 +177,11 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if fault.kind == "drop":
                 self.close_connection = True
                 self.connection.close()
+                return True
+            if fault.kind in ("revoke", "expire"):
+                authority = sandbox.auth[api]
+                authority.revoke() if fault.kind == "revoke" else authority.expire_access_tokens()
+                self._send(401, {"error": "invalid_token"})
                 return True
             if fault.kind == "broken_body":
                 self._send_raw(200, b'{"data": {"users": [{"emailId": "trunc')

@@ -10,7 +10,7 @@ from singer_sdk import RESTStream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_analytics_common.body import select_records
-from tap_analytics_common.errors import ApiError
+from tap_analytics_common.errors import ApiError, TapError
 from tap_analytics_common.pagination import CursorPaginator
 from tap_analytics_common.schemas import EXTRA_PROPERTY
 
@@ -97,6 +97,14 @@ class AnalyticsStream(RESTStream[t.Any]):
 
     def fetch_partition(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """All records of one partition; touches no SDK state, so threads may run it."""
+        try:
+            yield from self._pages(context)
+        except TapError as exc:
+            if str(exc).startswith("stream "):
+                raise
+            raise type(exc)(f"stream {self.name}: {exc}") from None
+
+    def _pages(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         paginator = self.get_new_paginator()
         token: t.Any = paginator.current_value if paginator else None
         previous: bytes | None = None

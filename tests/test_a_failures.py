@@ -1,0 +1,76 @@
+"""tap-analytics-a's failures a user can act on, driven through the sandbox."""
+
+from __future__ import annotations
+
+import collections
+
+from analytics_sandbox.faults import Fault
+from tests.helpers import assert_clean_failure, run_tap
+
+FAST = {"max_retries": 2, "backoff_factor": 0}
+
+
+def config(sandbox, **extra):
+    return sandbox.tap_config("a") | FAST | extra
+
+
+def secrets(cfg) -> list[str]:
+    return [cfg["client_secret"], cfg["refresh_token"]]
+
+
+def test_missing_setting_names_it(sandbox):
+    cfg = config(sandbox)
+    del cfg["client_secret"]
+    run = run_tap("tap-analytics-a", cfg)
+    assert_clean_failure(run, mentions="client_secret", secrets=[cfg["refresh_token"]])
+
+
+def test_wrong_client_secret(sandbox):
+    cfg = config(sandbox, client_secret="not-the-secret-123")
+    run = run_tap("tap-analytics-a", cfg)
+    line = assert_clean_failure(run, mentions="rejected the credentials", secrets=secrets(cfg))
+    assert "401" in line
+    assert run.records() == []
+
+
+def test_token_revoked_mid_run_keeps_what_was_read(sandbox):
+    workspace = sandbox.apis["a"].control("workspace_ids", {})[3]
+    sandbox.faults.add(Fault(api="a", path=f"/v1/workspaces/{workspace}/views", kind="revoke"))
+    cfg = config(sandbox)
+    run = run_tap("tap-analytics-a", cfg)
+    assert_clean_failure(run, mentions="rejected", secrets=secrets(cfg))
+    assert len(run.records()) > 0  # everything read before the revocation was written
+
+
+def test_persistent_500_names_status_stream_and_path(sandbox):
+    sandbox.faults.add(Fault(api="a", path="^/v1/orgs$", status=500, times=-1))
+    cfg = config(sandbox)
+    run = run_tap("tap-analytics-a", cfg)
+    line = assert_clean_failure(run, mentions="500", secrets=secrets(cfg))
+    assert "organizations" in line and "/v1/orgs" in line and "3 tries" in line
+
+
+def test_broken_body(sandbox):
+    sandbox.faults.add(Fault(api="a", path="^/v1/users$", kind="broken_body"))
+    cfg = config(sandbox)
+    run = run_tap("tap-analytics-a", cfg)
+    line = assert_clean_failure(run, mentions="not valid JSON", secrets=secrets(cfg))
+    assert "/v1/users" in line
+
+
+def test_transient_faults_lose_and_duplicate_nothing(sandbox):
+    workspace = sandbox.apis["a"].control("workspace_ids", {})[1]
+    sandbox.faults.add(Fault(api="a", path="^/v1/users$", status=429, times=2, retry_after="1"))
+    sandbox.faults.add(Fault(api="a", path="^/v1/workspaces$", status=503, times=1))
+    sandbox.faults.add(Fault(api="a", path=f"{workspace}/users$", status=502, times=2))
+    sandbox.faults.add(Fault(api="a", path="/trash$", kind="drop", times=1))
+    sandbox.faults.add(Fault(api="a", path="/folders$", kind="expire", times=1))
+    sandbox.faults.add(Fault(api="a", path="^/oauth", status=500, times=1))
+    run = run_tap("tap-analytics-a", config(sandbox, max_retries=3))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.counts() == {k: v for k, v in sandbox.apis["a"].counts().items() if v}
+    keys = {m["stream"]: m["key_properties"] for m in run.of_type("SCHEMA")}
+    for stream, key in keys.items():
+        seen = collections.Counter(tuple(r[k] for k in key) for r in run.records(stream))
+        assert all(n == 1 for n in seen.values()), stream
+    assert "Traceback" not in run.stderr
