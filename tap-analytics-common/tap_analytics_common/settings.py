@@ -41,6 +41,14 @@ def common_settings(base_url: str) -> list[th.Property[t.Any]]:
             description="Retries of 429, 5xx, timeouts and dropped connections (document: 3).",
         ),
         th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            title="Emit ACTIVATE_VERSION",
+            description="Send ACTIVATE_VERSION after each full-table stream so targets mark rows "
+            "deleted at the source.",
+        ),
+        th.Property(
             "backoff_factor",
             th.IntegerType,
             default=2,
