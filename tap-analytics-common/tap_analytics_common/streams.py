@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import typing as t
+from collections import deque
 from urllib.parse import quote
 
 from singer_sdk import RESTStream
@@ -11,6 +13,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_analytics_common.body import select_records
 from tap_analytics_common.errors import ApiError, TapError
+from tap_analytics_common.fanout import Prefetcher, partition_key
 from tap_analytics_common.pagination import CursorPaginator
 from tap_analytics_common.schemas import EXTRA_PROPERTY
 
@@ -48,6 +51,7 @@ class AnalyticsStream(RESTStream[t.Any]):
         self._declared = frozenset(self.schema["properties"])
         self._started = False
         self._pending_version: int | None = None
+        self._schema_sent = False
         if self.parent_key or self.parent_stream_type:
             # One state entry for the stream, not one per parent repeated in every STATE.
             self.state_partitioning_keys = []
@@ -86,14 +90,52 @@ class AnalyticsStream(RESTStream[t.Any]):
         """Records at the document's data selector."""
         return select_records(response, self.records_path)
 
+    def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        """Records of one partition; a parent also starts fetching its children's ahead."""
+        children = [
+            child
+            for child in self.child_streams
+            if isinstance(child, AnalyticsStream) and (child.selected or child.has_selected_descendents)
+        ]
+        workers = self.client.max_in_flight
+        self.analytics_tap.warm_up()
+        if not children or workers <= 1:
+            yield from self.request_records(context)
+            return
+        prefetch = Prefetcher(workers)
+        self.analytics_tap.prefetch = prefetch
+        ahead: deque[dict[str, t.Any]] = deque()
+        try:
+            for record in self.request_records(context):
+                child_context = self.get_child_context(record, context)
+                for child in children:
+                    prefetch.submit(
+                        partition_key(child.name, child_context),
+                        functools.partial(child.fetch_all, child_context),
+                    )
+                ahead.append(record)
+                if len(ahead) > 2 * workers:
+                    yield ahead.popleft()
+            while ahead:
+                yield ahead.popleft()
+        finally:
+            self.analytics_tap.prefetch = None
+            prefetch.close()
+
     def request_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """Page through the endpoint under the suite's stop rules and repeat guard."""
         if not self._started:
             self._started = True
             self.logger.info("Stream %s: started", self.name)
-        for record in self.fetch_partition(context):
+        prefetch = self.analytics_tap.prefetch
+        fetched = prefetch.take(partition_key(self.name, context)) if prefetch else None
+        for record in fetched.result() if fetched else self.fetch_partition(context):
             self.records_read += 1
             yield record
+
+    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
+        """One partition's records as a list (what a prefetch thread runs)."""
+        return list(self.fetch_partition(context))
 
     def fetch_partition(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """All records of one partition; touches no SDK state, so threads may run it."""
@@ -108,8 +150,10 @@ class AnalyticsStream(RESTStream[t.Any]):
         paginator = self.get_new_paginator()
         token: t.Any = paginator.current_value if paginator else None
         previous: bytes | None = None
+        warm = self.analytics_tap.take_first_page(self.name) if context is None else None
         while True:
-            response = self._get_page(context, paginator, token)
+            response = warm.result() if warm else self._get_page(context, paginator, token)
+            warm = None
             if response is None:
                 return
             records = list(self.parse_response(response))
@@ -128,6 +172,11 @@ class AnalyticsStream(RESTStream[t.Any]):
             if paginator.finished:
                 return
             token = paginator.current_value
+
+    def first_page(self) -> requests.Response | None:
+        """The first page of an unpartitioned stream (fetched ahead by the tap)."""
+        paginator = self.get_new_paginator()
+        return self._get_page(None, paginator, paginator.current_value if paginator else None)
 
     def _get_page(
         self, context: Context | None, paginator: BaseAPIPaginator[t.Any] | None, token: t.Any
@@ -169,6 +218,12 @@ class AnalyticsStream(RESTStream[t.Any]):
     def emit_activate_version_messages(self) -> bool:
         """Full-table streams mark rows deleted at the source, unless turned off."""
         return bool(self.config.get("emit_activate_version_messages", True))
+
+    def _write_schema_message(self) -> None:
+        """Once per run: the SDK repeats SCHEMA for every parent partition of a child."""
+        if not self._schema_sent:
+            self._schema_sent = True
+            super()._write_schema_message()
 
     def _write_activate_version_message(self, full_table_version: int) -> None:
         """Hold ACTIVATE_VERSION back until the stream has been read in full.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 
 from singer_sdk import Tap
@@ -13,11 +14,14 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_analytics_common.auth import OAuth2Authenticator
 from tap_analytics_common.client import ApiClient, RefreshingAuth
 from tap_analytics_common.errors import ConfigError, one_line, redact
+from tap_analytics_common.fanout import Prefetcher
 from tap_analytics_common.retry import RetryPolicy
+from tap_analytics_common.streams import AnalyticsStream
 from tap_analytics_common.token_file import RefreshTokenFile
 
 if t.TYPE_CHECKING:
     import click
+    import requests
 
 _NOISE = (
     "An unhandled error occurred while syncing",  # our one line says it
@@ -38,6 +42,9 @@ class AnalyticsTap(Tap):
     """What the five taps share; a tap adds its settings, streams and authenticator."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self.prefetch: Prefetcher | None = None
+        """Child partitions being fetched ahead, while a parent stream syncs."""
+        self._first_pages: dict[str, Future[requests.Response | None]] | None = None
         super().__init__(*args, **kwargs)
         _SECRETS.extend(self.secret_values(self.config))
 
@@ -75,6 +82,34 @@ class AnalyticsTap(Tap):
         if isinstance(auth, OAuth2Authenticator):
             auth.client = client
         return client
+
+    def warm_up(self) -> None:
+        """Fetch the first page of every selected top-level stream at once, at the start.
+
+        Streams sync one after another; overlapping their first requests saves a
+        round trip per stream and holds at most one page of each in memory.
+        """
+        if self._first_pages is not None:
+            return
+        self._first_pages = {}
+        workers = self.client.max_in_flight
+        streams = [
+            s
+            for s in self.streams.values()
+            if isinstance(s, AnalyticsStream)
+            and s.parent_stream_type is None
+            and not s.partitions
+            and (s.selected or s.has_selected_descendents)
+        ]
+        if workers <= 1 or len(streams) <= 1:
+            return
+        pool = ThreadPoolExecutor(max_workers=min(workers, len(streams)), thread_name_prefix="warm")
+        self._first_pages = {s.name: pool.submit(s.first_page) for s in streams}
+        pool.shutdown(wait=False)
+
+    def take_first_page(self, stream: str) -> Future[requests.Response | None] | None:
+        """The first page fetched ahead for `stream`, handed out once."""
+        return (self._first_pages or {}).pop(stream, None)
 
     @classmethod
     def secret_values(cls, config: t.Mapping[str, t.Any]) -> list[str]:
