@@ -24,7 +24,19 @@ def main(argv: list[str] | None = None) -> None:
         help="e.g. api=a,path=/v1/users,kind=status,status=429,times=2,retry_after=1",
     )
     parser.add_argument("--api", action="append", help="serve only these APIs (default: all)")
+    parser.add_argument(
+        "--count",
+        action="append",
+        default=[],
+        metavar="API.STREAM=N",
+        help="records of one stream, e.g. e.blocks=100000 (APIs that support it)",
+    )
     args = parser.parse_args(argv)
+    options: dict[str, dict[str, dict[str, int]]] = {}
+    for spec in args.count:
+        target, _, number = spec.partition("=")
+        api, _, stream = target.partition(".")
+        options.setdefault(api, {}).setdefault("counts", {})[stream] = int(number)
     sandbox = Sandbox(
         host=args.host,
         port=args.port,
@@ -32,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         latency_ms=args.latency_ms,
         faults=[Fault.parse(spec) for spec in args.fault],
         apis=args.api,
+        options=options,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"analytics-sandbox serving {', '.join(sandbox.apis)} at {sandbox.url}/<api>", flush=True)

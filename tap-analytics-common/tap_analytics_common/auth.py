@@ -49,6 +49,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         self.token_requests = 0
         self._expires_at: float | None = None
         self._lock = threading.Lock()
+        self._rejected: AuthError | None = None
 
     @property
     def oauth_request_body(self) -> dict[str, t.Any]:
@@ -73,6 +74,8 @@ class OAuth2Authenticator(OAuthAuthenticator):
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Set the bearer header, fetching a token first when there is none or it is due."""
         with self._lock:
+            if self._rejected:
+                raise self._rejected
             if not self.is_token_valid():
                 self._fetch_token()
             token = self.access_token
@@ -82,6 +85,8 @@ class OAuth2Authenticator(OAuthAuthenticator):
     def refresh_rejected(self, authorization: str | None) -> None:
         """After a 401: refresh unless another thread already replaced that token."""
         with self._lock:
+            if self._rejected:
+                raise self._rejected
             if authorization == f"Bearer {self.access_token}":
                 self._fetch_token()
 
@@ -108,7 +113,9 @@ class OAuth2Authenticator(OAuthAuthenticator):
             if exc.status is not None and 400 <= exc.status < 500:
                 msg = f"{exc}: the token endpoint rejected the credentials (client_id, client_secret"
                 msg += ", refresh_token)" if self.grant_type == "refresh_token" else ")"
-                raise AuthError(msg) from None
+                # Other threads must not ask again: repeated bad logins can lock an account.
+                self._rejected = AuthError(msg)
+                raise self._rejected from None
             raise
         try:
             body = response.json()

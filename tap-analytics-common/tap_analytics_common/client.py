@@ -74,6 +74,7 @@ class ApiClient:
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
         self._pause_lock = threading.Lock()
         self._paused_until = 0.0
+        self._settings: dict[str, dict[str, t.Any]] = {}
 
     def request(
         self,
@@ -136,9 +137,10 @@ class ApiClient:
         self, prepared: requests.PreparedRequest
     ) -> tuple[requests.Response | str, str | None, int | None]:
         """One try: the response when it succeeded, else (problem, Retry-After, status)."""
+        settings = self._environment_settings(prepared.url or "")
         try:
             with self._slots:
-                response = self.session.send(prepared, timeout=self.timeout)
+                response = self.session.send(prepared, timeout=self.timeout, **settings)
         except _TRANSIENT as exc:
             kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
             return f"{kind} ({type(exc).__name__})", None, None
@@ -146,6 +148,18 @@ class ApiClient:
             return response, None, None
         problem = f"{response.status_code} {response.reason or ''}".strip()
         return problem, response.headers.get("Retry-After"), response.status_code
+
+    def _environment_settings(self, url: str) -> dict[str, t.Any]:
+        """Proxies and CA bundle from the environment, as Session.request reads them.
+
+        Read once per host: requests re-reads the environment on every call, which
+        costs more than parsing the page.
+        """
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        if key not in self._settings:
+            self._settings[key] = dict(self.session.merge_environment_settings(key, {}, None, None, None))
+        return self._settings[key]
 
     def _pause(self, seconds: float) -> None:
         with self._pause_lock:

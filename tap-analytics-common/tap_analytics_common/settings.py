@@ -15,7 +15,7 @@ def common_settings(base_url: str) -> list[th.Property[t.Any]]:
         ),
         th.Property(
             "request_timeout",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=300,
             title="Request timeout",
             description="Seconds to wait for each request.",
@@ -28,14 +28,14 @@ def common_settings(base_url: str) -> list[th.Property[t.Any]]:
         ),
         th.Property(
             "max_concurrent_requests",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=4,
             title="Max concurrent requests",
             description="Upper bound on requests in flight at once; 1 is strictly sequential.",
         ),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=3,
             title="Max retries",
             description="Retries of 429, 5xx, timeouts and dropped connections (document: 3).",
@@ -50,7 +50,7 @@ def common_settings(base_url: str) -> list[th.Property[t.Any]]:
         ),
         th.Property(
             "backoff_factor",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=2,
             title="Backoff factor",
             description="Exponential backoff factor in seconds: waits of f, 2f, 4f (document: 2).",
@@ -108,7 +108,7 @@ def page_size_setting(documented: int = 100) -> th.Property[t.Any]:
     """`page_size`: records per page, default the document's page size."""
     return th.Property(
         "page_size",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         default=documented,
         title="Page size",
         description=f"Records per page (document: {documented}). A server may cap larger values.",

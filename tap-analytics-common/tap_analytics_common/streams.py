@@ -8,7 +8,11 @@ import typing as t
 from collections import deque
 from urllib.parse import quote
 
+import singer_sdk.singerlib as singer
 from singer_sdk import RESTStream
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_analytics_common.body import select_records
@@ -18,7 +22,7 @@ from tap_analytics_common.pagination import CursorPaginator
 from tap_analytics_common.schemas import EXTRA_PROPERTY
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Generator, Iterable, Iterator, Mapping
 
     import requests
     from singer_sdk.helpers.types import Context
@@ -52,6 +56,8 @@ class AnalyticsStream(RESTStream[t.Any]):
         self._started = False
         self._pending_version: int | None = None
         self._schema_sent = False
+        self._everything_selected: bool | None = None
+        self._logger = tap.logger
         if self.parent_key or self.parent_stream_type:
             # One state entry for the stream, not one per parent repeated in every STATE.
             self.state_partitioning_keys = []
@@ -149,7 +155,7 @@ class AnalyticsStream(RESTStream[t.Any]):
     def _pages(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         paginator = self.get_new_paginator()
         token: t.Any = paginator.current_value if paginator else None
-        previous: bytes | None = None
+        previous: list[dict[str, t.Any]] | None = None
         warm = self.analytics_tap.take_first_page(self.name) if context is None else None
         while True:
             response = warm.result() if warm else self._get_page(context, paginator, token)
@@ -157,14 +163,14 @@ class AnalyticsStream(RESTStream[t.Any]):
             if response is None:
                 return
             records = list(self.parse_response(response))
-            if records and response.content == previous:
+            if records and records == previous:
                 self.logger.warning(
                     "Stream %s: %s returned the previous page again; ending the stream there",
                     self.name,
                     self.path,
                 )
                 return
-            previous = response.content
+            previous = records
             yield from records
             if paginator is None:
                 return
@@ -219,6 +225,36 @@ class AnalyticsStream(RESTStream[t.Any]):
         """Full-table streams mark rows deleted at the source, unless turned off."""
         return bool(self.config.get("emit_activate_version_messages", True))
 
+    def _generate_record_messages(
+        self, record: dict[str, t.Any]
+    ) -> Generator[singer.RecordMessage, None, None]:
+        """The SDK's record path, minus its per-record walk of the selection mask.
+
+        singer-sdk 0.54 checks every property (nested ones of `extra` included)
+        against the catalog for each record: a third of a tap's time. That walk
+        only matters when something is deselected, which we know once per stream.
+        """
+        if self._everything_selected is None:
+            self._everything_selected = all(self.mask.values())
+        if not self._everything_selected:
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        record = conform_record_data_types(
+            stream_name=self.name,
+            record=record,
+            schema=self.effective_schema,
+            level=self.TYPE_CONFORMANCE_LEVEL,
+            logger=self.logger,
+        )
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield singer.RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
+
     def _write_schema_message(self) -> None:
         """Once per run: the SDK repeats SCHEMA for every parent partition of a child."""
         if not self._schema_sent:
@@ -245,5 +281,5 @@ class AnalyticsStream(RESTStream[t.Any]):
 
     @property
     def logger(self) -> logging.Logger:
-        """The tap's logger (one place to filter and format)."""
-        return t.cast("logging.Logger", self.analytics_tap.logger)
+        """The tap's logger (one place to filter and format), looked up once."""
+        return self._logger

@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 
 from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_analytics_common.auth import OAuth2Authenticator
@@ -40,6 +41,9 @@ _SECRETS: list[str] = []
 
 class AnalyticsTap(Tap):
     """What the five taps share; a tap adds its settings, streams and authenticator."""
+
+    message_writer_class = MsgSpecWriter
+    """msgspec's encoder: the SDK's default JSON writer costs several µs a record."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self.prefetch: Prefetcher | None = None
