@@ -59,10 +59,10 @@ class Sandbox:
         self.proc.wait(timeout=10)
 
 
-def timed(cmd: list[str], stdout: object = subprocess.DEVNULL) -> tuple[float, int]:
+def timed(cmd: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of a whole process, start-up included."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)  # type: ignore[arg-type]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -178,7 +178,8 @@ def table(results: dict) -> str:
     rows = [
         (
             "throughput (tap-analytics-e, blocks)",
-            f"{t['records']:,} records: tap {t['tap_rps']:,.0f} rec/s, plain loop {t['plain_rps']:,.0f} rec/s",
+            f"{t['records']:,} records: tap {t['tap_rps']:,.0f} rec/s, "
+            f"plain loop {t['plain_rps']:,.0f} rec/s",
             f"{t['ratio']:.2f} of plain",
             ">= 0.70",
             t["ratio"] >= 0.7,
@@ -186,7 +187,8 @@ def table(results: dict) -> str:
         (
             "fan-out (tap-analytics-a, all streams)",
             f"{f['workspaces']} workspaces, {f['data_requests']} requests x {f['latency_ms']} ms, "
-            f"{f['max_concurrent_requests']} in flight: {f['wall_s']:.2f} s vs floor {f['sequential_floor_s']:.1f} s",
+            f"{f['max_concurrent_requests']} in flight: {f['wall_s']:.2f} s "
+            f"vs floor {f['sequential_floor_s']:.1f} s",
             f"{f['ratio']:.3f} of floor",
             "<= 0.15",
             f["ratio"] <= 0.15,
