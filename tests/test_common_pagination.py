@@ -80,7 +80,8 @@ def test_offset_advances_by_records_received(requests_mock, capsys):
 
 
 def test_a_repeated_last_page_ends_with_a_warning_and_no_duplicates(requests_mock, capsys, caplog):
-    requests_mock.get(f"{BASE}/items", json={"items": items(100, 100)})  # every later page
+    # every later page; `colour` is undeclared, so the stream rewrites each record it yields
+    requests_mock.get(f"{BASE}/items", json={"items": [r | {"colour": "red"} for r in items(100, 100)]})
     requests_mock.get(f"{BASE}/items?page=1", json={"items": items(0, 100)})  # (later mocks match first)
     with caplog.at_level(logging.WARNING):
         ids = run("page", capsys)

@@ -170,7 +170,7 @@ class AnalyticsStream(RESTStream[t.Any]):
                     self.path,
                 )
                 return
-            previous = records
+            previous = [dict(record) for record in records]  # consumers modify the records
             yield from records
             if paginator is None:
                 return
