@@ -51,6 +51,8 @@ class Sandbox:
         self._stats_lock = threading.Lock()
         self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self.httpd.daemon_threads = True
+        for name, api in self.apis.items():
+            api.base_url = self.base_url(name)
         self._thread: threading.Thread | None = None
 
     @property

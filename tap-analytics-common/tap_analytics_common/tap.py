@@ -87,6 +87,12 @@ class AnalyticsTap(Tap):
             auth.client = client
         return client
 
+    def before_sync(self) -> None:
+        """Checks that need the catalog's selection, run before the first request of a sync.
+
+        A tap raises ConfigError here, e.g. for a setting only some streams need.
+        """
+
     def warm_up(self) -> None:
         """Fetch the first page of every selected top-level stream at once, at the start.
 
@@ -96,14 +102,15 @@ class AnalyticsTap(Tap):
         if self._first_pages is not None:
             return
         self._first_pages = {}
+        self.before_sync()
         workers = self.client.max_in_flight
         streams = [
             s
             for s in self.streams.values()
             if isinstance(s, AnalyticsStream)
+            and (s.selected or s.has_selected_descendents)
             and s.parent_stream_type is None
             and not s.partitions
-            and (s.selected or s.has_selected_descendents)
         ]
         if workers <= 1 or len(streams) <= 1:
             return

@@ -34,6 +34,8 @@ class SandboxApi:
     def __init__(self, scale: int = 1, seed: int = 7) -> None:
         self.scale = scale
         self.seed = seed
+        self.base_url: str | None = None
+        """Where the server serves this API (set once it is bound), for absolute links."""
 
     def rng(self, *parts: object) -> random.Random:
         """A generator seeded by the sandbox seed and `parts`: same data every run."""

@@ -1,0 +1,146 @@
+"""API d's streams: jobs by offset and incremental on lastUpdatedAt; the rest by cursor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from singer_sdk import StreamSchema
+
+from tap_analytics_common import (
+    AnalyticsStream,
+    CursorPaginator,
+    DocumentSchemas,
+    OffsetPaginator,
+    ResponseError,
+)
+from tap_analytics_d import schemas
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from singer_sdk.helpers.types import Context
+
+SCHEMAS = DocumentSchemas(schemas)
+
+
+def parse_timestamp(value: object) -> dt.datetime:
+    """An ISO 8601 date-time as an aware datetime (naive means UTC).
+
+    Bookmarks are compared as instants: as text, `…00Z`, `…00.5Z` and `+02:00` sort wrong.
+    """
+    if not isinstance(value, str):
+        raise ValueError(value)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+class DStream(AnalyticsStream):
+    """A stream of API d: records under `data`."""
+
+    schema = StreamSchema(SCHEMAS)
+    records_path = "data"
+
+
+class CursorStream(DStream):
+    """The body's top-level `next`: a token sent back as `?next=`, or the next page's URL.
+
+    The shared paginator follows an absolute URL as is (no parameters added) and ends
+    when `next` is null, absent or empty.
+    """
+
+    def get_new_paginator(self) -> CursorPaginator:
+        """A cursor at the top-level `next` field."""
+        return CursorPaginator(cursor_path="next")
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """Only the cursor: the document names no other parameter."""
+        return {"next": next_page_token} if next_page_token else {}
+
+
+class JobsStream(DStream):
+    """Incremental on lastUpdatedAt, filtered here: the API has no filter and no order.
+
+    Because the order is not guaranteed, the SDK keeps the largest value seen as a
+    progress marker and moves the bookmark only when the stream completes, so an
+    interrupted run restarts from the last completed run's bookmark.
+    """
+
+    name = "jobs"
+    path = "/v1/jobs"
+    primary_keys = ("jobId",)
+    replication_key = "lastUpdatedAt"
+
+    @property
+    def is_sorted(self) -> bool:
+        """The document promises no order: no mid-run bookmark may pass an unread job."""
+        return False
+
+    def get_new_paginator(self) -> OffsetPaginator:
+        """offset/limit, ending on an empty page, a total, or a short page."""
+        return OffsetPaginator(records_path=self.records_path, limit=self.page_size)
+
+    @property
+    def page_size(self) -> int:
+        """The `page_size` setting (document: 100)."""
+        return int(self.config.get("page_size", 100))
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """`offset` from 0 and `limit` = page_size."""
+        return {"offset": next_page_token or 0, "limit": self.page_size}
+
+    def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        """Only jobs updated at or after the bookmark (or start_date on a first run)."""
+        since = self.get_starting_timestamp(context)
+        kept = read = 0
+        for record in super().get_records(context):
+            read += 1
+            if since is None or self._updated_at(record) >= since:
+                kept += 1
+                yield record
+        if since is not None:
+            self.logger.info(
+                "Stream %s: %d of %d jobs updated at or after %s", self.name, kept, read, since.isoformat()
+            )
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
+        """Hand the SDK one canonical UTC form of lastUpdatedAt for the bookmark.
+
+        singer-sdk 0.54 keeps the larger replication value by comparing text, and the
+        API's `…00Z`, `…00.5Z` and `+02:00` forms do not sort as time does; the
+        canonical form (UTC, microseconds) does. The record itself keeps the API's text.
+        """
+        canonical = self._updated_at(latest_record).astimezone(dt.timezone.utc)
+        value = canonical.isoformat(timespec="microseconds")
+        super()._increment_stream_state({self.replication_key: value}, context=context)
+
+    def _updated_at(self, record: dict[str, t.Any]) -> dt.datetime:
+        value = record.get(self.replication_key)
+        try:
+            return parse_timestamp(value)
+        except ValueError:
+            msg = (
+                f"stream {self.name}: job {record.get('jobId')!r} has lastUpdatedAt {value!r}, "
+                "not an ISO 8601 date-time, so it cannot be compared with the bookmark"
+            )
+            raise ResponseError(msg) from None
+
+
+class ConnectionsStream(CursorStream):
+    name = "connections"
+    path = "/v1/connections"
+    primary_keys = ("connectionId",)
+
+
+class WorkspacesStream(CursorStream):
+    name = "workspaces"
+    path = "/v1/workspaces"
+    primary_keys = ("workspaceId",)
+
+
+STREAMS: tuple[type[DStream], ...] = (JobsStream, ConnectionsStream, WorkspacesStream)

@@ -1,0 +1,135 @@
+"""tap-analytics-c end to end: Meltano into PostgreSQL and DuckDB, standalone with catalogs and ENV."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from tests.helpers import catalog_with, env_config, meltano, run_tap
+
+TAP = "tap-analytics-c"
+SCHEMA = "tap_analytics_c"
+
+
+def pg_counts(pg, streams, *, live_only: bool = False) -> dict[str, int]:
+    where = " where _sdc_deleted_at is null" if live_only else ""
+    return {s: pg.execute(f'select count(*) from {SCHEMA}."{s}"{where}').fetchone()[0] for s in streams}
+
+
+def load(env) -> None:
+    result = meltano("run", TAP, "target-postgres", env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+@pytest.fixture
+def fresh_schema(pg):
+    pg.execute(f"drop schema if exists {SCHEMA} cascade")
+    return pg
+
+
+@pytest.mark.postgres
+@pytest.mark.meltano
+def test_meltano_run_loads_every_row_and_a_second_run_upserts(sandbox, fresh_schema, meltano_env):
+    expected = sandbox.apis["c"].counts()
+    assert all(expected.values())
+    env = meltano_env(sandbox, "c")
+    load(env)
+    assert pg_counts(fresh_schema, expected) == expected
+    load(env)
+    assert pg_counts(fresh_schema, expected) == expected
+    assert pg_counts(fresh_schema, expected, live_only=True) == expected
+    shared = sandbox.apis["c"].shared_members()
+    assert shared, "the sandbox should have people in several organizations"
+    for member, orgs in shared.items():
+        rows = fresh_schema.execute(
+            f"select organization from {SCHEMA}.org_members where id = %s order by 1", (member,)
+        ).fetchall()
+        assert [r[0] for r in rows] == sorted(orgs), member
+
+
+@pytest.mark.postgres
+@pytest.mark.meltano
+def test_fields_beyond_the_document_arrive_in_postgres(sandbox, fresh_schema, meltano_env):
+    load(meltano_env(sandbox, "c"))
+    # Fields the sandbox sends with every record and the document does not list.
+    for stream, field in (
+        ("users", "locale"),
+        ("organizations", "hostname"),
+        ("org_members", "invitedBy"),
+        ("insights_traffic", "uniqueVisitors"),
+        ("content", "description"),
+    ):
+        missing, total = fresh_schema.execute(
+            f'select count(*) filter (where not (extra ? %s)), count(*) from {SCHEMA}."{stream}"', (field,)
+        ).fetchone()
+        assert total > 0 and missing == 0, (stream, field)
+    # A page's own pages stay an array inside it (target-postgres: jsonb[]), whole.
+    nested = fresh_schema.execute(
+        f"select count(*) from {SCHEMA}.content "
+        "where cardinality(pages) > 0 and pages[1] ?& array['id', 'pages']"
+    ).fetchone()[0]
+    assert nested > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.meltano
+def test_meltano_takes_space_ids_from_the_environment(sandbox, fresh_schema, meltano_env):
+    """TAP_ANALYTICS_C_SPACE_IDS (a JSON array) overrides the dev environment's list."""
+    api = sandbox.apis["c"]
+    chosen = [s for s in api.space_ids() if all(api.space_counts([s]).values())][:1]
+    assert chosen
+    env = meltano_env(sandbox, "c", space_ids=chosen)
+    assert json.loads(env["TAP_ANALYTICS_C_SPACE_IDS"]) == chosen
+    load(env)
+    expected = api.space_counts(chosen)
+    assert pg_counts(fresh_schema, expected) == expected
+    spaces = fresh_schema.execute(f"select distinct space_id from {SCHEMA}.content").fetchall()
+    assert spaces == [(chosen[0],)]
+
+
+@pytest.mark.meltano
+def test_meltano_run_without_space_ids_fails_naming_them(sandbox, meltano_env):
+    result = meltano("run", TAP, "target-postgres", env=meltano_env(sandbox, "c", space_ids=[]))
+    assert result.returncode != 0
+    assert "space_ids is empty or missing" in result.stderr
+    assert not any(key.startswith("c ") for key in sandbox.stats)
+
+
+@pytest.mark.meltano
+def test_the_embedded_default_loader_gets_the_same_counts(sandbox, meltano_env):
+    env = meltano_env(sandbox, "c")
+    result = meltano("run", TAP, "target-duckdb", env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    con = duckdb.connect(env["TARGET_DUCKDB_FILEPATH"], read_only=True)
+    expected = sandbox.apis["c"].counts()
+    got = {s: con.execute(f'select count(*) from {SCHEMA}."{s}"').fetchone()[0] for s in expected}
+    assert got == expected
+
+
+def test_discover_then_catalog_with_a_deselected_stream(sandbox):
+    cfg = sandbox.tap_config("c")
+    discovered = run_tap(TAP, cfg, "--discover")
+    assert discovered.returncode == 0, discovered.stderr[-2000:]
+    catalog = catalog_with(json.loads(discovered.stdout), deselect=["content", "org_members"])
+    run = run_tap(TAP, cfg, catalog=catalog)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [m for m in run.messages if m.get("stream") in ("content", "org_members")] == []
+    expected = {k: v for k, v in sandbox.apis["c"].counts().items() if k not in ("content", "org_members")}
+    assert run.counts() == expected
+    assert not any(key.endswith(("/content", "/members")) for key in sandbox.stats)
+
+
+def test_standalone_space_ids_from_the_environment_as_meltano_passes_arrays(sandbox):
+    """TAP_ANALYTICS_C_SPACE_IDS='["…","…"]' with --config ENV: the SDK parses the JSON array."""
+    api = sandbox.apis["c"]
+    chosen = [s for s in api.space_ids() if api.space_counts([s])["content"]][:2]
+    assert len(chosen) == 2
+    env = env_config(TAP, sandbox.tap_config("c") | {"space_ids": chosen})
+    assert env["TAP_ANALYTICS_C_SPACE_IDS"] == json.dumps(chosen)
+    run = run_tap(TAP, None, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    expected = api.space_counts(chosen)
+    assert {s: run.counts().get(s, 0) for s in expected} == expected
+    assert {r["space_id"] for r in run.records("content")} == set(chosen)
