@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import email.utils
 import json
 import threading
@@ -18,13 +19,24 @@ if t.TYPE_CHECKING:
     from analytics_sandbox.apis.base import SandboxApi
 
 
+class Served(t.NamedTuple):
+    """One API request the sandbox answered."""
+
+    started: float
+    ended: float
+    api: str
+    method: str
+    path: str
+    status: int
+
+
 class Sandbox:
     """Serves `/<letter>/…` for each API (their paths collide), plus `/_control/…` for tests.
 
     Control endpoints (JSON): GET /_control/<api>/counts, POST /_control/<api>/<action>,
     POST /_control/faults (a Fault), DELETE /_control/faults, GET /_control/stats,
     POST /_control/<api>/auth (expires_in, rotate_refresh_tokens), POST /_control/<api>/expire,
-    POST /_control/<api>/revoke, POST /_control/latency {"ms": N}.
+    POST /_control/<api>/revoke, POST /_control/latency {"ms": N}, GET /_control/in_flight.
     """
 
     def __init__(
@@ -48,6 +60,10 @@ class Sandbox:
             self.faults.add(fault)
         self.latency_ms = latency_ms
         self.stats: dict[str, int] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.served: collections.deque[Served] = collections.deque(maxlen=200_000)
+        """Recent API requests with their times (monotonic clock), for concurrency tests."""
         self._stats_lock = threading.Lock()
         self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self.httpd.daemon_threads = True
@@ -77,24 +93,42 @@ class Sandbox:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    def enter(self) -> float:
+        """An API request starts: track how many are in flight at once."""
+        with self._stats_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return time.monotonic()
+
+    def leave(self, served: Served) -> None:
+        with self._stats_lock:
+            self.in_flight -= 1
+            self.served.append(served)
+
     def count(self, key: str) -> None:
         with self._stats_lock:
             self.stats[key] = self.stats.get(key, 0) + 1
 
+    def _global_control(self, method: str, part: str, body: t.Any) -> t.Any:
+        """Hooks that concern the whole sandbox; None for an unknown one."""
+        with self._stats_lock:
+            if part == "stats":
+                return dict(self.stats)
+            if part == "in_flight":
+                return {"max": self.max_in_flight, "now": self.in_flight}
+        if part == "faults":
+            self.faults.clear() if method == "DELETE" else self.faults.add(Fault(**body))
+            return {}
+        if part == "latency":
+            self.latency_ms = int(body["ms"])
+            return {}
+        return None
+
     def control(self, method: str, parts: list[str], body: t.Any) -> tuple[int, t.Any]:  # noqa: PLR0911
         """Test hooks; see the class docstring."""
-        if parts == ["stats"]:
-            with self._stats_lock:
-                return 200, dict(self.stats)
-        if parts == ["faults"]:
-            if method == "DELETE":
-                self.faults.clear()
-                return 200, {}
-            self.faults.add(Fault(**body))
-            return 200, {}
-        if parts == ["latency"]:
-            self.latency_ms = int(body["ms"])
-            return 200, {}
+        if len(parts) == 1:
+            answer = self._global_control(method, parts[0], body)
+            return (404, {"error": "unknown control path"}) if answer is None else (200, answer)
         if len(parts) != 2 or parts[0] not in self.apis:
             return 404, {"error": "unknown control path"}
         name, action = parts
@@ -149,9 +183,17 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": "unknown API"})
                 return
             name = parts[0]
-            api = sandbox.apis[name]
             path = "/" + "/".join(parts[1:])
             sandbox.count(f"{name} {method} {path}")
+            started = sandbox.enter()
+            self.status = 0
+            try:
+                self._serve_api(name, method, path, split.query, raw)
+            finally:
+                sandbox.leave(Served(started, time.monotonic(), name, method, path, self.status))
+
+        def _serve_api(self, name: str, method: str, path: str, query: str, raw: bytes) -> None:
+            api = sandbox.apis[name]
             if sandbox.latency_ms:
                 time.sleep(sandbox.latency_ms / 1000)
             fault = sandbox.faults.match(name, path)
@@ -168,7 +210,7 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if not sandbox.auth[name].allows(self.headers.get("Authorization")):
                 self._send(401, {"error": "invalid_token"})
                 return
-            answer = api.handle(path, dict(parse_qsl(split.query)))
+            answer = api.handle(path, dict(parse_qsl(query)))
             self._send(answer.status, answer.body)
 
         def _inject(self, fault: Fault, api: str) -> bool:
@@ -202,6 +244,7 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             self._send_raw(status, json.dumps(body, ensure_ascii=False).encode(), headers)
 
         def _send_raw(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+            self.status = status
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
