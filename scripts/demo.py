@@ -45,7 +45,7 @@ def main() -> int:
         for api in TAPS:
             env = os.environ | env_for(api, url) | {"MELTANO_ENVIRONMENT": "dev"}
             run = subprocess.run(
-                [VENV_BIN / "meltano", "run", f"tap-analytics-{api}", "target-duckdb"],
+                [VENV_BIN / "meltano", "run", "--full-refresh", f"tap-analytics-{api}", "target-duckdb"],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,

@@ -20,7 +20,7 @@ def big_sandbox():
 
 def comparable(run) -> list[tuple]:
     """The Singer output without the per-message clock."""
-    out = []
+    out: list[tuple[object, ...]] = []
     for m in run.messages:
         if m["type"] == "RECORD":
             out.append(("RECORD", m["stream"], tuple(sorted(m["record"].items(), key=str))))
@@ -66,7 +66,7 @@ def test_every_child_record_once_with_its_parent_and_in_singer_order(big_sandbox
     workspaces = {r["workspaceId"] for r in run.records("workspaces")}
     for stream in ("views", "trash", "workspace_users", "folders"):
         assert {r["workspaceId"] for r in run.records(stream)} <= workspaces
-    first_schema = {}
+    first_schema: dict[str, int] = {}
     for index, m in enumerate(run.messages):
         if m["type"] == "SCHEMA":
             first_schema.setdefault(m["stream"], index)
