@@ -104,7 +104,6 @@ class AnalyticsStream(RESTStream[t.Any]):
             if isinstance(child, AnalyticsStream) and (child.selected or child.has_selected_descendents)
         ]
         workers = self.client.max_in_flight
-        self.analytics_tap.warm_up()
         if not children or workers <= 1:
             yield from self.request_records(context)
             return

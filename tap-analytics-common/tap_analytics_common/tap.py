@@ -48,7 +48,7 @@ class AnalyticsTap(Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self.prefetch: Prefetcher | None = None
         """Child partitions being fetched ahead, while a parent stream syncs."""
-        self._first_pages: dict[str, Future[requests.Response | None]] | None = None
+        self._first_pages: dict[str, Future[requests.Response | None]] = {}
         super().__init__(*args, **kwargs)
         _SECRETS.extend(self.secret_values(self.config))
 
@@ -93,16 +93,23 @@ class AnalyticsTap(Tap):
         A tap raises ConfigError here, e.g. for a setting only some streams need.
         """
 
-    def warm_up(self) -> None:
-        """Fetch the first page of every selected top-level stream at once, at the start.
+    def sync_all(self) -> None:  # type: ignore[misc]  # final in singer-sdk: we only wrap it
+        """A full sync: checks first, then every stream, with their first pages fetched at once."""
+        self.before_sync()
+        pool = self._fetch_first_pages()
+        try:
+            super().sync_all()
+        finally:
+            self._first_pages = {}
+            if pool:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetch_first_pages(self) -> ThreadPoolExecutor | None:
+        """Start fetching the first page of every selected top-level stream.
 
         Streams sync one after another; overlapping their first requests saves a
         round trip per stream and holds at most one page of each in memory.
         """
-        if self._first_pages is not None:
-            return
-        self._first_pages = {}
-        self.before_sync()
         workers = self.client.max_in_flight
         streams = [
             s
@@ -113,14 +120,14 @@ class AnalyticsTap(Tap):
             and not s.partitions
         ]
         if workers <= 1 or len(streams) <= 1:
-            return
-        pool = ThreadPoolExecutor(max_workers=min(workers, len(streams)), thread_name_prefix="warm")
+            return None
+        pool = ThreadPoolExecutor(max_workers=min(workers, len(streams)), thread_name_prefix="first-page")
         self._first_pages = {s.name: pool.submit(s.first_page) for s in streams}
-        pool.shutdown(wait=False)
+        return pool
 
     def take_first_page(self, stream: str) -> Future[requests.Response | None] | None:
         """The first page fetched ahead for `stream`, handed out once."""
-        return (self._first_pages or {}).pop(stream, None)
+        return self._first_pages.pop(stream, None)
 
     @classmethod
     def secret_values(cls, config: t.Mapping[str, t.Any]) -> list[str]:

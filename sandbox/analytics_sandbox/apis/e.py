@@ -164,11 +164,11 @@ class ApiE(SandboxApi):
         return dict(self.sizes)
 
     def control(self, action: str, args: dict[str, t.Any]) -> t.Any:
-        """`end` {"mode": empty|repeat|total}; `counts` {stream: n} (records past n vanish)."""
+        """`end` {"mode": empty|repeat|total}; `set_counts` {stream: n} (records past n vanish)."""
         if action == "end":
             self.end = _end_mode(args["mode"])
             return {"end": self.end}
-        if action == "counts":
+        if action == "set_counts":
             for stream, n in args.items():
                 if stream not in self.sizes:
                     raise KeyError(stream)

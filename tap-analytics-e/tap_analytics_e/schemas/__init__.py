@@ -1,0 +1,1 @@
+"""JSON schemas, one per stream: the document lists no fields, so id, createdAt, updatedAt."""

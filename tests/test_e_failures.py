@@ -1,0 +1,128 @@
+"""tap-analytics-e failure cases through the sandbox: one clear line, or every record exactly once."""
+
+from __future__ import annotations
+
+import collections
+import typing as t
+
+import pytest
+
+from analytics_sandbox import Sandbox
+from tests.helpers import TapRun, assert_clean_failure, control, env_config, run_tap
+
+TAP = "tap-analytics-e"
+
+
+def config_for(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
+    return sandbox.tap_config("e") | {"backoff_factor": 0} | overrides
+
+
+def secrets_of(sandbox: Sandbox) -> list[str]:
+    return [sandbox.tap_config("e")["client_secret"]]
+
+
+def fault(sandbox: Sandbox, **spec: t.Any) -> None:
+    control(sandbox.url, "faults", {"api": "e"} | spec)
+
+
+def assert_every_record_once(run: TapRun, sandbox: Sandbox) -> None:
+    assert run.returncode == 0, run.stderr[-3000:]
+    expected = sandbox.apis["e"].counts()
+    assert run.counts() == expected
+    for stream in expected:
+        ids = collections.Counter(r["id"] for r in run.records(stream))
+        assert set(ids.values()) == {1}, stream
+
+
+# -- errors a user can act on ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["client_id", "client_secret"])
+def test_missing_setting(sandbox, missing):
+    config = config_for(sandbox)
+    del config[missing]
+    run = run_tap(TAP, config)
+    assert_clean_failure(run, mentions=missing, secrets=secrets_of(sandbox))
+
+
+def test_missing_setting_from_the_environment(sandbox):
+    config = config_for(sandbox)
+    del config["client_id"]
+    env = env_config(TAP, config)
+    run = run_tap(TAP, None, env=env)
+    assert_clean_failure(run, mentions="client_id", secrets=secrets_of(sandbox))
+
+
+def test_wrong_client_secret(sandbox):
+    wrong = "not-the-sandbox-secret"
+    run = run_tap(TAP, config_for(sandbox, client_secret=wrong))
+    line = assert_clean_failure(run, mentions="rejected the credentials", secrets=[wrong])
+    assert "401" in line
+
+
+def test_wrong_client_secret_from_the_environment(sandbox):
+    wrong = "env-secret-that-is-wrong"
+    run = run_tap(TAP, None, env=env_config(TAP, config_for(sandbox, client_secret=wrong)))
+    assert_clean_failure(run, mentions="rejected the credentials", secrets=[wrong])
+
+
+def test_persistent_500(sandbox):
+    fault(sandbox, path="^/v1/databases$", status=500, times=-1)
+    run = run_tap(TAP, config_for(sandbox, max_retries=2))
+    line = assert_clean_failure(run, mentions="500", secrets=secrets_of(sandbox))
+    assert "databases" in line
+    assert "3 tries" in line
+
+
+def test_non_retryable_status_fails_at_once(sandbox):
+    fault(sandbox, path="^/v1/users$", status=403, times=-1)
+    run = run_tap(TAP, config_for(sandbox))
+    line = assert_clean_failure(run, mentions="403", secrets=secrets_of(sandbox))
+    assert "/v1/users" in line
+    assert control(sandbox.url, "stats", method="GET")["e GET /v1/users"] == 1
+
+
+def test_broken_body(sandbox):
+    fault(sandbox, path="^/v1/pages$", kind="broken_body", after=1)
+    run = run_tap(TAP, config_for(sandbox))
+    line = assert_clean_failure(run, mentions="not valid JSON", secrets=secrets_of(sandbox))
+    assert "/v1/pages" in line
+
+
+def test_token_endpoint_down(sandbox):
+    fault(sandbox, path="^/oauth/token$", status=503, times=-1)
+    run = run_tap(TAP, config_for(sandbox, max_retries=1))
+    assert_clean_failure(run, mentions="token endpoint", secrets=secrets_of(sandbox))
+
+
+# -- transient faults: every record arrives exactly once ---------------------------------
+
+
+def test_429_with_retry_after_is_waited_out(sandbox):
+    fault(sandbox, path="^/v1/blocks$", status=429, retry_after="1", after=1, times=1)
+    run = run_tap(TAP, config_for(sandbox))
+    assert_every_record_once(run, sandbox)
+    assert any("429" in line and "retry 1" in line for line in run.stderr.splitlines())
+
+
+def test_429_with_an_http_date_retry_after(sandbox):
+    fault(sandbox, path="^/v1/users$", status=429, retry_after="date", retry_after_seconds=1)
+    assert_every_record_once(run_tap(TAP, config_for(sandbox)), sandbox)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_that_clear_after_two_tries(sandbox, status):
+    fault(sandbox, path="^/v1/pages$", status=status, after=1, times=2)
+    run = run_tap(TAP, config_for(sandbox))
+    assert_every_record_once(run, sandbox)
+    assert control(sandbox.url, "stats", method="GET")["e GET /v1/pages"] == 3 + 2
+
+
+def test_dropped_connection_is_retried(sandbox):
+    fault(sandbox, path="^/v1/blocks$", kind="drop", after=2)
+    assert_every_record_once(run_tap(TAP, config_for(sandbox)), sandbox)
+
+
+def test_transient_token_endpoint_failure(sandbox):
+    fault(sandbox, path="^/oauth/token$", status=503)
+    assert_every_record_once(run_tap(TAP, config_for(sandbox)), sandbox)
