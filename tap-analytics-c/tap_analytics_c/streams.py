@@ -7,26 +7,17 @@ import typing as t
 from singer_sdk import StreamSchema
 
 from tap_analytics_c import schemas
-from tap_analytics_common import AnalyticsStream, CursorPaginator, DocumentSchemas
-
-if t.TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context
+from tap_analytics_common import CursorStream, DocumentSchemas
 
 SCHEMAS = DocumentSchemas(schemas)
 
 
-class CStream(AnalyticsStream):
+class CStream(CursorStream):
     """A stream of API c: the cursor at `next.page` goes back as `?page=`."""
 
     schema = StreamSchema(SCHEMAS)
-
-    def get_new_paginator(self) -> CursorPaginator:
-        """Ends when `next` is null or absent; an empty page with a cursor goes on."""
-        return CursorPaginator(cursor_path="next.page")
-
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        """Only the cursor: the document names no page-size parameter."""
-        return {"page": next_page_token} if next_page_token else {}
+    cursor_path = "next.page"
+    cursor_param = "page"
 
 
 class UsersStream(CStream):

@@ -11,6 +11,7 @@ from tap_analytics_common.errors import (
     TapError,
 )
 from tap_analytics_common.pagination import CursorPaginator, OffsetPaginator, PageNumberPaginator
+from tap_analytics_common.paging import CursorStream, OffsetStream, PageNumberStream
 from tap_analytics_common.retry import RetryPolicy
 from tap_analytics_common.schemas import EXTRA_PROPERTY, DocumentSchemas
 from tap_analytics_common.settings import common_settings, oauth_settings, page_size_setting
@@ -27,10 +28,13 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "CursorPaginator",
+    "CursorStream",
     "DocumentSchemas",
     "OAuth2Authenticator",
     "OffsetPaginator",
+    "OffsetStream",
     "PageNumberPaginator",
+    "PageNumberStream",
     "PaginationError",
     "RefreshTokenFile",
     "ResponseError",

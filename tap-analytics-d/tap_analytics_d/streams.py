@@ -9,9 +9,9 @@ from singer_sdk import StreamSchema
 
 from tap_analytics_common import (
     AnalyticsStream,
-    CursorPaginator,
+    CursorStream,
     DocumentSchemas,
-    OffsetPaginator,
+    OffsetStream,
     ResponseError,
 )
 from tap_analytics_d import schemas
@@ -45,23 +45,11 @@ class DStream(AnalyticsStream):
     records_path = "data"
 
 
-class CursorStream(DStream):
-    """The body's top-level `next`: a token sent back as `?next=`, or the next page's URL.
-
-    The shared paginator follows an absolute URL as is (no parameters added) and ends
-    when `next` is null, absent or empty.
-    """
-
-    def get_new_paginator(self) -> CursorPaginator:
-        """A cursor at the top-level `next` field."""
-        return CursorPaginator(cursor_path="next")
-
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        """Only the cursor: the document names no other parameter."""
-        return {"next": next_page_token} if next_page_token else {}
+class CursorListStream(CursorStream, DStream):
+    """The body's top-level `next`: a token sent back as `?next=`, or the next page's URL."""
 
 
-class JobsStream(DStream):
+class JobsStream(OffsetStream, DStream):
     """Incremental on lastUpdatedAt, filtered here: the API has no filter and no order.
 
     Because the order is not guaranteed, the SDK keeps the largest value seen as a
@@ -78,19 +66,6 @@ class JobsStream(DStream):
     def is_sorted(self) -> bool:
         """The document promises no order: no mid-run bookmark may pass an unread job."""
         return False
-
-    def get_new_paginator(self) -> OffsetPaginator:
-        """offset/limit, ending on an empty page, a total, or a short page."""
-        return OffsetPaginator(records_path=self.records_path, limit=self.page_size)
-
-    @property
-    def page_size(self) -> int:
-        """The `page_size` setting (document: 100)."""
-        return int(self.config.get("page_size", 100))
-
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        """`offset` from 0 and `limit` = page_size."""
-        return {"offset": next_page_token or 0, "limit": self.page_size}
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """Only jobs updated at or after the bookmark (or start_date on a first run)."""
@@ -131,13 +106,13 @@ class JobsStream(DStream):
             raise ResponseError(msg) from None
 
 
-class ConnectionsStream(CursorStream):
+class ConnectionsStream(CursorListStream):
     name = "connections"
     path = "/v1/connections"
     primary_keys = ("connectionId",)
 
 
-class WorkspacesStream(CursorStream):
+class WorkspacesStream(CursorListStream):
     name = "workspaces"
     path = "/v1/workspaces"
     primary_keys = ("workspaceId",)

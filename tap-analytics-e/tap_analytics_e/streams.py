@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import typing as t
-
 from singer_sdk import StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_analytics_common import AnalyticsStream, DocumentSchemas, OffsetPaginator
+from tap_analytics_common import DocumentSchemas, OffsetStream
 from tap_analytics_e import schemas
-
-if t.TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context
 
 SCHEMAS = DocumentSchemas(schemas)
 
 
-class EStream(AnalyticsStream):
+class EStream(OffsetStream):
     """A list at `/v1/<name>`, paged by `offset` and `limit` (the `page_size` setting)."""
 
     schema = StreamSchema(SCHEMAS)
@@ -26,19 +21,6 @@ class EStream(AnalyticsStream):
     """Nothing to conform: the API's JSON strings and the `extra` object, as the schemas
     declare. Walking `extra` for each record is measurable at 100,000 records; the tests
     validate every record against its schema instead."""
-
-    @property
-    def page_size(self) -> int:
-        """Records asked for per page; the server may cap it."""
-        return int(self.config["page_size"])
-
-    def get_new_paginator(self) -> OffsetPaginator:
-        """Offsets advance by the records received; stop on empty, short or total."""
-        return OffsetPaginator(records_path=self.records_path, limit=self.page_size)
-
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, t.Any]:
-        """`offset` and `limit` for one page."""
-        return {"offset": next_page_token or 0, "limit": self.page_size}
 
 
 class BlocksStream(EStream):
