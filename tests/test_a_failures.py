@@ -74,3 +74,25 @@ def test_transient_faults_lose_and_duplicate_nothing(sandbox):
         seen = collections.Counter(tuple(r[k] for k in key) for r in run.records(stream))
         assert all(n == 1 for n in seen.values()), stream
     assert "Traceback" not in run.stderr
+
+
+def test_rotated_refresh_tokens_survive_between_runs_through_the_token_file(sandbox, tmp_path):
+    """The API rotates refresh tokens and refuses the old one: the file carries the new one."""
+    sandbox.auth["a"].settings.rotate_refresh_tokens = True
+    token_file = tmp_path / "a-token.json"
+    cfg = config(sandbox, refresh_token_file=str(token_file))
+    expected = {k: v for k, v in sandbox.apis["a"].counts().items() if v}
+    for _ in range(3):
+        run = run_tap("tap-analytics-a", cfg)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert run.counts() == expected
+    assert sandbox.stats["a POST /oauth/v2/token"] == 3
+    assert cfg["refresh_token"] not in token_file.read_text()
+
+
+def test_without_the_token_file_a_rotated_token_is_lost_and_says_so(sandbox):
+    sandbox.auth["a"].settings.rotate_refresh_tokens = True
+    cfg = config(sandbox)
+    assert run_tap("tap-analytics-a", cfg).returncode == 0
+    run = run_tap("tap-analytics-a", cfg)  # the configured token was rotated away
+    assert_clean_failure(run, mentions="rejected the credentials", secrets=secrets(cfg))
