@@ -52,6 +52,17 @@ def pg(pg_database: str) -> t.Iterator[t.Any]:
 
 
 @pytest.fixture
+def fresh_schema(pg: t.Any) -> t.Callable[[str], t.Any]:
+    """Drops a schema, so what a test loads there is all there is; returns the connection."""
+
+    def drop(schema: str) -> t.Any:
+        pg.execute(f"drop schema if exists {schema} cascade")
+        return pg
+
+    return drop
+
+
+@pytest.fixture
 def meltano_env(tmp_path: Path, pg_database: str) -> t.Callable[..., dict[str, str]]:
     """Environment for `meltano run`: the tap pointed at the sandbox, its own system DB and schema."""
 

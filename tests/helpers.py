@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+API_DOCS = ROOT.parent / "shared" / "api-docs"
 
 
 @dataclass
@@ -94,6 +96,14 @@ def assert_clean_failure(run: TapRun, *, mentions: str, secrets: t.Iterable[str]
     return errors[0]
 
 
+def assert_credentials_rejected(run: TapRun, *, mentions: str, secrets: t.Iterable[str]) -> str:
+    """Credentials the API refuses: a clean failure naming the 401, before any record."""
+    line = assert_clean_failure(run, mentions=mentions, secrets=secrets)
+    assert "401" in line
+    assert run.records() == []
+    return line
+
+
 def env_config(tap: str, config: dict[str, t.Any]) -> dict[str, str]:
     """The config as environment variables, the way Meltano passes settings."""
     prefix = tap.upper().replace("-", "_") + "_"
@@ -132,3 +142,149 @@ def meltano(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess
         check=False,
         env=os.environ | {"MELTANO_ENVIRONMENT": "dev"} | env,
     )
+
+
+def meltano_load(tap: str, loader: str, env: dict[str, str]) -> None:
+    """`meltano run TAP LOADER`, failing the test with meltano's own error output if it fails."""
+    result = meltano("run", tap, loader, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+def pg_counts(
+    pg: t.Any,
+    schema: str,
+    streams: t.Iterable[str],
+    *,
+    live_only: bool = False,
+    missing_as_zero: bool = False,
+) -> dict[str, int]:
+    """Rows per stream table; `live_only` leaves out rows marked deleted.
+
+    A missing table fails, unless `missing_as_zero`: a stream that never had a record may have none.
+    """
+    where = " where _sdc_deleted_at is null" if live_only else ""
+    counts = {}
+    for stream in streams:
+        table = f'{schema}."{stream}"'
+        if missing_as_zero and pg.execute("select to_regclass(%s)", (table,)).fetchone()[0] is None:
+            counts[stream] = 0
+        else:
+            counts[stream] = pg.execute(f"select count(*) from {table}{where}").fetchone()[0]
+    return counts
+
+
+def assert_second_load_upserts(
+    pg: t.Any,
+    schema: str,
+    tap: str,
+    env: dict[str, str],
+    expected: dict[str, int],
+    *,
+    missing_as_zero: bool = False,
+) -> None:
+    """Two full loads into PostgreSQL leave `expected` rows each time: the second upserts, none doubled."""
+    for _ in range(2):
+        meltano_load(tap, "target-postgres", env)
+        assert pg_counts(pg, schema, expected, missing_as_zero=missing_as_zero) == expected
+
+
+def duckdb_counts(
+    path: str, schema: str, streams: t.Iterable[str], *, missing_as_zero: bool = False
+) -> dict[str, int]:
+    """Rows per stream table in the DuckDB file; `missing_as_zero` as in `pg_counts`."""
+    import duckdb
+
+    with duckdb.connect(path, read_only=True) as con:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?", [schema]
+            ).fetchall()
+        }
+        return {
+            stream: 0
+            if missing_as_zero and stream not in tables
+            else con.execute(f'select count(*) from {schema}."{stream}"').fetchone()[0]
+            for stream in streams
+        }
+
+
+def discover(tap: str, config: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The catalog `TAP --discover` prints (the run must succeed)."""
+    run = run_tap(tap, config, "--discover")
+    assert run.returncode == 0, run.stderr[-2000:]
+    return t.cast(dict[str, t.Any], json.loads(run.stdout))
+
+
+def assert_unique_keys(run: TapRun, *, nonempty: bool = False) -> dict[str, list[str]]:
+    """No record repeats its stream's key_properties: nothing was read twice, across retries or pages.
+
+    `nonempty`: also every stream with a SCHEMA message has records. Returns the keys per stream.
+    """
+    keys = {m["stream"]: m["key_properties"] for m in run.of_type("SCHEMA")}
+    for stream, key in keys.items():
+        seen = collections.Counter(tuple(r[k] for k in key) for r in run.records(stream))
+        assert seen or not nonempty, stream
+        repeated = [k for k, n in seen.items() if n > 1]
+        assert repeated == [], (stream, repeated[:5])
+    return keys
+
+
+def assert_exactly_once(run: TapRun, expected: dict[str, int]) -> None:
+    """The run wrote `expected` records per stream and none of them twice."""
+    assert run.counts() == expected
+    assert_unique_keys(run)
+
+
+def assert_activated_after_records(run: TapRun, streams: t.Iterable[str], *, nonempty: bool = False) -> None:
+    """Each stream's one ACTIVATE_VERSION follows its last record: a target deletes rows older than it.
+
+    `nonempty`: also each stream has records.
+    """
+    for stream in streams:
+        kinds = [m["type"] for m in run.messages if m.get("stream") == stream]
+        records = [i for i, kind in enumerate(kinds) if kind == "RECORD"]
+        assert records or not nonempty, stream
+        assert kinds.count("ACTIVATE_VERSION") == 1, stream
+        assert kinds.index("ACTIVATE_VERSION") > max(records, default=-1), stream
+
+
+def assert_records_validate(run: TapRun) -> dict[str, dict[str, t.Any]]:
+    """Every record is valid under its stream's SCHEMA message (formats too) and has only declared fields.
+
+    Returns the schemas per stream.
+    """
+    import jsonschema
+
+    schemas = {m["stream"]: m["schema"] for m in run.of_type("SCHEMA")}
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    for message in run.of_type("RECORD"):
+        schema = schemas[message["stream"]]
+        jsonschema.validate(message["record"], schema, format_checker=checker)
+        assert set(message["record"]) <= set(schema["properties"]), message["stream"]
+    return schemas
+
+
+def assert_final_state(run: TapRun, streams: t.Iterable[str]) -> dict[str, dict[str, t.Any]]:
+    """The last STATE bookmarks exactly `streams`, none left mid-sync (partitions, progress markers).
+
+    Returns its bookmarks.
+    """
+    states = run.of_type("STATE")
+    assert states
+    bookmarks: dict[str, dict[str, t.Any]] = states[-1]["value"]["bookmarks"]
+    assert set(bookmarks) == set(streams)
+    for stream, bookmark in bookmarks.items():
+        assert "partitions" not in bookmark, stream
+        assert "progress_markers" not in bookmark, stream
+    return bookmarks
+
+
+def documented_fields(tap: str) -> dict[str, dict[str, str]]:
+    """Fields per resource from an API document's Schema section: {'Users': {'emailId': 'string'}}."""
+    text = (API_DOCS / f"{tap}.md").read_text().split("## Schema", 1)[1]
+    found: dict[str, dict[str, str]] = {}
+    for block in re.split(r"\n### ", text)[1:]:
+        title = block.splitlines()[0].strip()
+        found[title] = dict(re.findall(r"- `(\w+)`: ([\w ]+)", block))
+    return found

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import collections
-
-import jsonschema
 from singer_sdk.testing import get_tap_test_class
 
 from analytics_sandbox import Sandbox
 from tap_analytics_a.tap import TapAnalyticsA
-from tests.helpers import run_tap
+from tests.helpers import (
+    assert_activated_after_records,
+    assert_final_state,
+    assert_records_validate,
+    assert_unique_keys,
+    run_tap,
+)
 
 SANDBOX = Sandbox(port=0).start()
 CONFIG = SANDBOX.tap_config("a")
@@ -24,38 +27,20 @@ def full_sync():
 
 
 def test_no_duplicate_primary_keys():
-    run = full_sync()
-    keys = {m["stream"]: m["key_properties"] for m in run.of_type("SCHEMA")}
-    for stream, key in keys.items():
-        seen = collections.Counter(tuple(r[k] for k in key) for r in run.records(stream))
-        assert seen, stream
-        assert max(seen.values()) == 1, (stream, seen.most_common(1))
+    assert_unique_keys(full_sync(), nonempty=True)
 
 
 def test_every_record_validates_against_its_schema():
-    run = full_sync()
-    schemas = {m["stream"]: m["schema"] for m in run.of_type("SCHEMA")}
-    for message in run.of_type("RECORD"):
-        jsonschema.validate(message["record"], schemas[message["stream"]])
-        assert set(message["record"]) <= set(schemas[message["stream"]]["properties"])
+    assert_records_validate(full_sync())
 
 
 def test_final_state_has_every_stream_and_no_partitions():
-    run = full_sync()
-    final = run.of_type("STATE")[-1]["value"]
-    assert set(final["bookmarks"]) == set(SANDBOX.apis["a"].counts())
-    for bookmark in final["bookmarks"].values():
-        assert "partitions" not in bookmark
-        assert "progress_markers" not in bookmark
+    assert_final_state(full_sync(), SANDBOX.apis["a"].counts())
 
 
 def test_activate_version_follows_the_stream_records():
     run = full_sync()
+    assert_activated_after_records(run, SANDBOX.apis["a"].counts())
     for stream in SANDBOX.apis["a"].counts():
-        kinds = [m["type"] for m in run.messages if m.get("stream") == stream]
-        assert kinds.count("ACTIVATE_VERSION") == 1, stream
-        assert kinds.index("ACTIVATE_VERSION") > max(
-            (i for i, k in enumerate(kinds) if k == "RECORD"), default=-1
-        )
         versions = {m["version"] for m in run.messages if m.get("stream") == stream and "version" in m}
         assert len(versions) == 1, stream

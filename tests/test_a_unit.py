@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,12 +11,12 @@ import pytest
 from tap_analytics_a.tap import TapAnalyticsA
 from tap_analytics_common import ApiError
 from tests.fixtures.inprocess import FakeTime, prepare, records, sync
+from tests.helpers import documented_fields
 
 API = "https://api.example.com"
 TOKEN = "https://accounts.example.com/oauth/v2/token"
 CONFIG = {"client_id": "cid", "client_secret": "shh-secret", "refresh_token": "rt"}
 CHILDREN = {"views": "views", "trash": "views", "users": "users", "folders": "folders"}
-DOC = Path(__file__).resolve().parents[2] / "shared" / "api-docs" / "tap-analytics-a.md"
 
 
 def mock_api(requests_mock, workspaces: list[str], extra_fields: bool = False) -> None:
@@ -137,16 +135,6 @@ def test_other_client_errors_on_a_child_still_fail(requests_mock, capsys):
         run(capsys)
 
 
-def documented_fields() -> dict[str, dict[str, str]]:
-    """Fields per resource from the document's Schema section: {'Users': {'emailId': 'string'}}."""
-    text = DOC.read_text().split("## Schema", 1)[1]
-    found: dict[str, dict[str, str]] = {}
-    for block in re.split(r"\n### ", text)[1:]:
-        title = block.splitlines()[0].strip()
-        found[title] = dict(re.findall(r"- `(\w+)`: ([\w ]+)", block))
-    return found
-
-
 @pytest.mark.parametrize(
     ("title", "stream"),
     [
@@ -161,7 +149,7 @@ def documented_fields() -> dict[str, dict[str, str]]:
     ],
 )
 def test_schemas_match_the_documented_fields(title, stream):
-    fields = documented_fields()[title]
+    fields = documented_fields("tap-analytics-a")[title]
     tap = TapAnalyticsA(config=CONFIG)
     props = tap.streams[stream].schema["properties"]
     expected_extra = {"extra"} | (

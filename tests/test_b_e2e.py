@@ -6,45 +6,27 @@ import json
 
 import pytest
 
-from tests.helpers import catalog_with, control, meltano, run_tap
+from tests.helpers import (
+    assert_second_load_upserts,
+    catalog_with,
+    control,
+    discover,
+    duckdb_counts,
+    meltano_load,
+    pg_counts,
+    run_tap,
+)
 
+TAP = "tap-analytics-b"
 SCHEMA = "tap_analytics_b"
-
-
-def pg_counts(pg, streams, where: str = "true") -> dict[str, int]:
-    """Rows per stream table; a stream that never had a record may have no table (0 rows)."""
-    counts = {}
-    for stream in streams:
-        exists = pg.execute("select to_regclass(%s)", (f"{SCHEMA}.{stream}",)).fetchone()[0]
-        query = f"select count(*) from {SCHEMA}.{stream} where {where}"
-        counts[stream] = pg.execute(query).fetchone()[0] if exists else 0
-    return counts
-
-
-def run_ok(*args: str, env: dict[str, str]) -> None:
-    result = meltano(*args, env=env)
-    assert result.returncode == 0, result.stderr[-4000:]
-
-
-@pytest.fixture
-def fresh_schema(pg):
-    pg.execute(f"drop schema if exists {SCHEMA} cascade")
-    return pg
 
 
 @pytest.mark.postgres
 @pytest.mark.meltano
 def test_meltano_run_into_postgres(sandbox, fresh_schema, meltano_env):
-    pg = fresh_schema
-    env = meltano_env(sandbox, "b")
+    pg = fresh_schema(SCHEMA)
     expected = sandbox.apis["b"].counts()
-
-    run_ok("run", "tap-analytics-b", "target-postgres", env=env)
-    assert pg_counts(pg, expected) == expected
-
-    # A second full sync upserts on `id`: the same rows, none doubled.
-    run_ok("run", "tap-analytics-b", "target-postgres", env=env)
-    assert pg_counts(pg, expected) == expected
+    assert_second_load_upserts(pg, SCHEMA, TAP, meltano_env(sandbox, "b"), expected, missing_as_zero=True)
 
     # Fields the schema does not declare reach PostgreSQL under `extra` (jsonb), nested ones too.
     source = sandbox.apis["b"].record("files", 0)
@@ -62,16 +44,16 @@ def test_meltano_run_into_postgres(sandbox, fresh_schema, meltano_env):
 @pytest.mark.postgres
 @pytest.mark.meltano
 def test_rows_gone_at_the_source_are_marked_deleted(sandbox, fresh_schema, meltano_env):
-    pg = fresh_schema
+    pg = fresh_schema(SCHEMA)
     env = meltano_env(sandbox, "b")
     before = sandbox.apis["b"].counts()
-    run_ok("run", "tap-analytics-b", "target-postgres", env=env)
+    meltano_load(TAP, "target-postgres", env)
 
     after = control(sandbox.url, "b/set_counts", {"files": before["files"] - 5, "teams": 0})
-    run_ok("run", "tap-analytics-b", "target-postgres", env=env)
+    meltano_load(TAP, "target-postgres", env)
 
-    assert pg_counts(pg, before) == before  # soft deletes: rows stay
-    assert pg_counts(pg, before, "_sdc_deleted_at is null") == after
+    assert pg_counts(pg, SCHEMA, before, missing_as_zero=True) == before  # soft deletes: rows stay
+    assert pg_counts(pg, SCHEMA, before, live_only=True, missing_as_zero=True) == after
 
 
 @pytest.mark.postgres
@@ -81,37 +63,24 @@ def test_meltano_run_into_duckdb(sandbox, meltano_env):
 
     env = meltano_env(sandbox, "b")
     expected = sandbox.apis["b"].counts()
-    run_ok("run", "tap-analytics-b", "target-duckdb", env=env)
-    run_ok("run", "tap-analytics-b", "target-duckdb", env=env)
+    meltano_load(TAP, "target-duckdb", env)
+    meltano_load(TAP, "target-duckdb", env)
 
-    con = duckdb.connect(env["TARGET_DUCKDB_FILEPATH"], read_only=True)
-    tables = {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]
-        ).fetchall()
-    }
-    got = {
-        stream: con.execute(f'select count(*) from {SCHEMA}."{stream}"').fetchone()[0]
-        if stream in tables
-        else 0
-        for stream in expected
-    }
+    got = duckdb_counts(env["TARGET_DUCKDB_FILEPATH"], SCHEMA, expected, missing_as_zero=True)
     assert got == expected
     source = sandbox.apis["b"].record("files", 0)
-    row = con.execute(f"select extra from {SCHEMA}.files where id = ?", [source["id"]]).fetchone()
+    with duckdb.connect(env["TARGET_DUCKDB_FILEPATH"], read_only=True) as con:
+        row = con.execute(f"select extra from {SCHEMA}.files where id = ?", [source["id"]]).fetchone()
     assert row is not None
     assert json.loads(row[0])["mimeType"] == source["mimeType"]
 
 
 def test_discover_then_catalog_with_a_deselected_stream(sandbox):
     config = sandbox.tap_config("b")
-    discovered = run_tap("tap-analytics-b", config, "--discover")
-    assert discovered.returncode == 0, discovered.stderr[-2000:]
-    catalog = json.loads(discovered.stdout)
+    catalog = discover(TAP, config)
     assert {s["tap_stream_id"] for s in catalog["streams"]} == set(sandbox.apis["b"].counts())
 
-    run = run_tap("tap-analytics-b", config, catalog=catalog_with(catalog, ["files"]))
+    run = run_tap(TAP, config, catalog=catalog_with(catalog, ["files"]))
 
     assert run.returncode == 0, run.stderr[-2000:]
     assert [m for m in run.messages if m.get("stream") == "files"] == []

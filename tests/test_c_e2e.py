@@ -4,46 +4,36 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
-from tests.helpers import catalog_with, env_config, meltano, run_tap
+from tests.helpers import (
+    assert_second_load_upserts,
+    catalog_with,
+    discover,
+    duckdb_counts,
+    env_config,
+    meltano,
+    meltano_load,
+    pg_counts,
+    run_tap,
+)
 
 TAP = "tap-analytics-c"
 SCHEMA = "tap_analytics_c"
 
 
-def pg_counts(pg, streams, *, live_only: bool = False) -> dict[str, int]:
-    where = " where _sdc_deleted_at is null" if live_only else ""
-    return {s: pg.execute(f'select count(*) from {SCHEMA}."{s}"{where}').fetchone()[0] for s in streams}
-
-
-def load(env) -> None:
-    result = meltano("run", TAP, "target-postgres", env=env)
-    assert result.returncode == 0, result.stderr[-4000:]
-
-
-@pytest.fixture
-def fresh_schema(pg):
-    pg.execute(f"drop schema if exists {SCHEMA} cascade")
-    return pg
-
-
 @pytest.mark.postgres
 @pytest.mark.meltano
 def test_meltano_run_loads_every_row_and_a_second_run_upserts(sandbox, fresh_schema, meltano_env):
+    pg = fresh_schema(SCHEMA)
     expected = sandbox.apis["c"].counts()
     assert all(expected.values())
-    env = meltano_env(sandbox, "c")
-    load(env)
-    assert pg_counts(fresh_schema, expected) == expected
-    load(env)
-    assert pg_counts(fresh_schema, expected) == expected
-    assert pg_counts(fresh_schema, expected, live_only=True) == expected
+    assert_second_load_upserts(pg, SCHEMA, TAP, meltano_env(sandbox, "c"), expected)
+    assert pg_counts(pg, SCHEMA, expected, live_only=True) == expected
     shared = sandbox.apis["c"].shared_members()
     assert shared, "the sandbox should have people in several organizations"
     for member, orgs in shared.items():
-        rows = fresh_schema.execute(
+        rows = pg.execute(
             f"select organization from {SCHEMA}.org_members where id = %s order by 1", (member,)
         ).fetchall()
         assert [r[0] for r in rows] == sorted(orgs), member
@@ -52,7 +42,8 @@ def test_meltano_run_loads_every_row_and_a_second_run_upserts(sandbox, fresh_sch
 @pytest.mark.postgres
 @pytest.mark.meltano
 def test_fields_beyond_the_document_arrive_in_postgres(sandbox, fresh_schema, meltano_env):
-    load(meltano_env(sandbox, "c"))
+    pg = fresh_schema(SCHEMA)
+    meltano_load(TAP, "target-postgres", meltano_env(sandbox, "c"))
     # Fields the sandbox sends with every record and the document does not list.
     for stream, field in (
         ("users", "locale"),
@@ -61,12 +52,12 @@ def test_fields_beyond_the_document_arrive_in_postgres(sandbox, fresh_schema, me
         ("insights_traffic", "uniqueVisitors"),
         ("content", "description"),
     ):
-        missing, total = fresh_schema.execute(
+        missing, total = pg.execute(
             f'select count(*) filter (where not (extra ? %s)), count(*) from {SCHEMA}."{stream}"', (field,)
         ).fetchone()
         assert total > 0 and missing == 0, (stream, field)
     # A page's own pages stay an array inside it (target-postgres: jsonb[]), whole.
-    nested = fresh_schema.execute(
+    nested = pg.execute(
         f"select count(*) from {SCHEMA}.content "
         "where cardinality(pages) > 0 and pages[1] ?& array['id', 'pages']"
     ).fetchone()[0]
@@ -77,15 +68,16 @@ def test_fields_beyond_the_document_arrive_in_postgres(sandbox, fresh_schema, me
 @pytest.mark.meltano
 def test_meltano_takes_space_ids_from_the_environment(sandbox, fresh_schema, meltano_env):
     """TAP_ANALYTICS_C_SPACE_IDS (a JSON array) overrides the dev environment's list."""
+    pg = fresh_schema(SCHEMA)
     api = sandbox.apis["c"]
     chosen = [s for s in api.space_ids() if all(api.space_counts([s]).values())][:1]
     assert chosen
     env = meltano_env(sandbox, "c", space_ids=chosen)
     assert json.loads(env["TAP_ANALYTICS_C_SPACE_IDS"]) == chosen
-    load(env)
+    meltano_load(TAP, "target-postgres", env)
     expected = api.space_counts(chosen)
-    assert pg_counts(fresh_schema, expected) == expected
-    spaces = fresh_schema.execute(f"select distinct space_id from {SCHEMA}.content").fetchall()
+    assert pg_counts(pg, SCHEMA, expected) == expected
+    spaces = pg.execute(f"select distinct space_id from {SCHEMA}.content").fetchall()
     assert spaces == [(chosen[0],)]
 
 
@@ -100,19 +92,14 @@ def test_meltano_run_without_space_ids_fails_naming_them(sandbox, meltano_env):
 @pytest.mark.meltano
 def test_the_embedded_default_loader_gets_the_same_counts(sandbox, meltano_env):
     env = meltano_env(sandbox, "c")
-    result = meltano("run", TAP, "target-duckdb", env=env)
-    assert result.returncode == 0, result.stderr[-4000:]
-    con = duckdb.connect(env["TARGET_DUCKDB_FILEPATH"], read_only=True)
+    meltano_load(TAP, "target-duckdb", env)
     expected = sandbox.apis["c"].counts()
-    got = {s: con.execute(f'select count(*) from {SCHEMA}."{s}"').fetchone()[0] for s in expected}
-    assert got == expected
+    assert duckdb_counts(env["TARGET_DUCKDB_FILEPATH"], SCHEMA, expected) == expected
 
 
 def test_discover_then_catalog_with_a_deselected_stream(sandbox):
     cfg = sandbox.tap_config("c")
-    discovered = run_tap(TAP, cfg, "--discover")
-    assert discovered.returncode == 0, discovered.stderr[-2000:]
-    catalog = catalog_with(json.loads(discovered.stdout), deselect=["content", "org_members"])
+    catalog = catalog_with(discover(TAP, cfg), deselect=["content", "org_members"])
     run = run_tap(TAP, cfg, catalog=catalog)
     assert run.returncode == 0, run.stderr[-2000:]
     assert [m for m in run.messages if m.get("stream") in ("content", "org_members")] == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -12,12 +11,12 @@ import pytest
 from tap_analytics_c.tap import TapAnalyticsC
 from tap_analytics_common import AuthError, ConfigError, PaginationError
 from tests.fixtures.inprocess import FakeTime, prepare, records, sync
-from tests.helpers import catalog_with
+from tests.helpers import API_DOCS, catalog_with
 
 API = "https://api.example.com"
 TOKEN = "static-token-4711"
 CONFIG = {"access_token": TOKEN, "space_ids": ["sp-1", "sp-2"]}
-DOC = Path(__file__).resolve().parents[2] / "shared" / "api-docs" / "tap-analytics-c.md"
+DOC = API_DOCS / "tap-analytics-c.md"
 SPACE_STREAMS = ("insights_traffic", "content")
 
 # The document's Schema section (checked against the document itself where it is at hand).

@@ -6,61 +6,51 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-import duckdb
 import pytest
 
 from tap_analytics_d.streams import parse_timestamp
 from tap_analytics_d.tap import TapAnalyticsD
-from tests.helpers import catalog_with, control, meltano, run_tap
+from tests.helpers import (
+    assert_second_load_upserts,
+    catalog_with,
+    control,
+    discover,
+    duckdb_counts,
+    meltano,
+    meltano_load,
+    pg_counts,
+    run_tap,
+)
 
+TAP = "tap-analytics-d"
 SCHEMA = "tap_analytics_d"
 pytestmark = [pytest.mark.postgres, pytest.mark.meltano]
 
 
-def pg_counts(pg, streams, *, live_only: bool = False) -> dict[str, int]:
-    where = " where _sdc_deleted_at is null" if live_only else ""
-    return {s: pg.execute(f'select count(*) from {SCHEMA}."{s}"{where}').fetchone()[0] for s in streams}
-
-
-def load(env) -> None:
-    result = meltano("run", "tap-analytics-d", "target-postgres", env=env)
-    assert result.returncode == 0, result.stderr[-4000:]
-
-
-@pytest.fixture
-def fresh_schema(pg):
-    pg.execute(f"drop schema if exists {SCHEMA} cascade")
-    return pg
-
-
 def test_meltano_run_loads_every_row_and_a_second_run_upserts(sandbox, fresh_schema, meltano_env):
+    pg = fresh_schema(SCHEMA)
     control(sandbox.url, "d/next_form", {"form": "url"})  # the token form runs in the DuckDB test
     expected = sandbox.apis["d"].counts()
-    env = meltano_env(sandbox, "d")
-    load(env)
-    assert pg_counts(fresh_schema, expected) == expected
-    load(env)
-    assert pg_counts(fresh_schema, expected) == expected
-    assert pg_counts(fresh_schema, expected, live_only=True) == expected
+    assert_second_load_upserts(pg, SCHEMA, TAP, meltano_env(sandbox, "d"), expected)
+    assert pg_counts(pg, SCHEMA, expected, live_only=True) == expected
 
 
 def test_changed_jobs_arrive_once_with_their_newest_values(sandbox, fresh_schema, meltano_env):
+    pg = fresh_schema(SCHEMA)
     api = sandbox.apis["d"]
     env = meltano_env(sandbox, "d")
-    load(env)
+    meltano_load(TAP, "target-postgres", env)
     first_mark = max(parse_timestamp(j["lastUpdatedAt"]) for j in api.control("jobs", {}))
     between = dt.datetime.now(dt.timezone.utc)
     changed = control(sandbox.url, "d/change_jobs", {"count": 6})
     added = control(sandbox.url, "d/add_jobs", {"count": 4})
-    load(env)  # Meltano keeps the state of the first run
+    meltano_load(TAP, "target-postgres", env)  # Meltano keeps the state of the first run
 
-    assert pg_counts(fresh_schema, ["jobs"]) == {"jobs": api.counts()["jobs"]}
-    duplicates = fresh_schema.execute(
-        f'select "jobId" from {SCHEMA}.jobs group by 1 having count(*) > 1'
-    ).fetchall()
+    assert pg_counts(pg, SCHEMA, ["jobs"]) == {"jobs": api.counts()["jobs"]}
+    duplicates = pg.execute(f'select "jobId" from {SCHEMA}.jobs group by 1 having count(*) > 1').fetchall()
     assert duplicates == []
     for job in changed + added:
-        row = fresh_schema.execute(
+        row = pg.execute(
             f'select "lastUpdatedAt", status, "rowsSynced" from {SCHEMA}.jobs where "jobId" = %s',
             (job["jobId"],),
         ).fetchone()
@@ -70,7 +60,7 @@ def test_changed_jobs_arrive_once_with_their_newest_values(sandbox, fresh_schema
     # Only the changed and new jobs (and the one at the old bookmark) were extracted again.
     again = {
         r[0]
-        for r in fresh_schema.execute(
+        for r in pg.execute(
             f'select "jobId" from {SCHEMA}.jobs where _sdc_extracted_at > %s', (between.replace(tzinfo=None),)
         ).fetchall()
     }
@@ -88,13 +78,14 @@ def test_changed_jobs_arrive_once_with_their_newest_values(sandbox, fresh_schema
 
 
 def test_values_are_exact_and_undeclared_fields_arrive_in_extra(sandbox, fresh_schema, meltano_env):
+    pg = fresh_schema(SCHEMA)
     api = sandbox.apis["d"]
     tap = TapAnalyticsD(config=sandbox.tap_config("d"))
-    load(meltano_env(sandbox, "d"))
+    meltano_load(TAP, "target-postgres", meltano_env(sandbox, "d"))
 
     big = [j for j in api.control("jobs", {}) if j["bytesSynced"] == 2**53 + 1]
     assert big
-    stored = fresh_schema.execute(
+    stored = pg.execute(
         f'select "bytesSynced" from {SCHEMA}.jobs where "jobId" = any(%s)', ([j["jobId"] for j in big],)
     ).fetchall()
     assert [Decimal(r[0]) for r in stored] == [Decimal(2**53 + 1)] * len(big)
@@ -102,7 +93,7 @@ def test_values_are_exact_and_undeclared_fields_arrive_in_extra(sandbox, fresh_s
     fractions = [c for c in connections if isinstance(c["createdAt"], float)]
     assert fractions
     for connection in fractions:
-        value = fresh_schema.execute(
+        value = pg.execute(
             f'select "createdAt" from {SCHEMA}.connections where "connectionId" = %s',
             (connection["connectionId"],),
         ).fetchone()[0]
@@ -113,7 +104,7 @@ def test_values_are_exact_and_undeclared_fields_arrive_in_extra(sandbox, fresh_s
         undeclared = set(sample) - set(tap.streams[stream].schema["properties"])
         assert undeclared, f"the sandbox should send {stream} fields the document does not list"
         for field in undeclared:
-            missing = fresh_schema.execute(
+            missing = pg.execute(
                 f"select count(*) from {SCHEMA}.{stream} where not (extra ? %s)", (field,)
             ).fetchone()[0]
             assert missing == 0, (stream, field)
@@ -121,25 +112,20 @@ def test_values_are_exact_and_undeclared_fields_arrive_in_extra(sandbox, fresh_s
 
 def test_the_embedded_default_loader_gets_the_same_counts(sandbox, meltano_env):
     env = meltano_env(sandbox, "d")
-    result = meltano("run", "tap-analytics-d", "target-duckdb", env=env)
-    assert result.returncode == 0, result.stderr[-4000:]
-    con = duckdb.connect(env["TARGET_DUCKDB_FILEPATH"], read_only=True)
+    meltano_load(TAP, "target-duckdb", env)
     expected = sandbox.apis["d"].counts()
-    got = {s: con.execute(f'select count(*) from {SCHEMA}."{s}"').fetchone()[0] for s in expected}
-    assert got == expected
+    assert duckdb_counts(env["TARGET_DUCKDB_FILEPATH"], SCHEMA, expected) == expected
 
 
 def test_discover_then_catalog_with_a_deselected_stream(sandbox):
     cfg = sandbox.tap_config("d")
-    discovered = run_tap("tap-analytics-d", cfg, "--discover")
-    assert discovered.returncode == 0, discovered.stderr[-2000:]
-    catalog = json.loads(discovered.stdout)
+    catalog = discover(TAP, cfg)
     jobs = next(s for s in catalog["streams"] if s["tap_stream_id"] == "jobs")
     top = next(m["metadata"] for m in jobs["metadata"] if m["breadcrumb"] == [])
     assert top["valid-replication-keys"] == ["lastUpdatedAt"]
     assert (jobs["replication_method"], jobs["replication_key"]) == ("INCREMENTAL", "lastUpdatedAt")
 
-    run = run_tap("tap-analytics-d", cfg, catalog=catalog_with(catalog, deselect=["workspaces"]))
+    run = run_tap(TAP, cfg, catalog=catalog_with(catalog, deselect=["workspaces"]))
     assert run.returncode == 0, run.stderr[-2000:]
     assert [m for m in run.messages if m.get("stream") == "workspaces"] == []
     expected = {k: v for k, v in sandbox.apis["d"].counts().items() if k != "workspaces"}

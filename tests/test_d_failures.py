@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import collections
 import math
 
 import pytest
 
 from analytics_sandbox.apis.d import CURSOR_PAGE
 from analytics_sandbox.faults import Fault
-from tests.helpers import assert_clean_failure, control, run_tap
+from tests.helpers import (
+    assert_clean_failure,
+    assert_credentials_rejected,
+    assert_exactly_once,
+    control,
+    run_tap,
+)
 
 FAST = {"max_retries": 2, "backoff_factor": 0}
 
@@ -39,9 +44,7 @@ def test_a_start_date_that_is_no_date_fails_before_any_request(sandbox):
 def test_wrong_client_secret(sandbox):
     cfg = config(sandbox, client_secret="not-the-secret-123")
     run = run_tap("tap-analytics-d", cfg)
-    line = assert_clean_failure(run, mentions="rejected the credentials", secrets=secrets(cfg))
-    assert "401" in line
-    assert run.records() == []
+    assert_credentials_rejected(run, mentions="rejected the credentials", secrets=secrets(cfg))
 
 
 def test_persistent_500_names_status_stream_and_path(sandbox):
@@ -81,11 +84,7 @@ def test_transient_faults_lose_and_duplicate_nothing(sandbox, form):
     sandbox.faults.add(Fault(api="d", path="^/token$", status=500, times=1))
     run = run_tap("tap-analytics-d", config(sandbox, max_retries=3))
     assert run.returncode == 0, run.stderr[-3000:]
-    assert run.counts() == sandbox.apis["d"].counts()
-    keys = {m["stream"]: m["key_properties"] for m in run.of_type("SCHEMA")}
-    for stream, key in keys.items():
-        seen = collections.Counter(tuple(r[k] for k in key) for r in run.records(stream))
-        assert all(n == 1 for n in seen.values()), stream
+    assert_exactly_once(run, sandbox.apis["d"].counts())
     assert "Traceback" not in run.stderr
     # Every fault fired (a fault counts only the requests no earlier fault answered):
     # pages + retries, and one token more for the failed token request and the expiry.

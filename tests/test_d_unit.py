@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,11 +11,11 @@ from tap_analytics_common import PaginationError, ResponseError
 from tap_analytics_d.streams import JobsStream, parse_timestamp
 from tap_analytics_d.tap import TapAnalyticsD
 from tests.fixtures.inprocess import FakeTime, prepare, records, sync
+from tests.helpers import documented_fields
 
 API = "https://api.example.com"
 TOKEN = "https://api.example.com/token"
 CONFIG = {"client_id": "cid", "client_secret": "shh-secret"}
-DOC = Path(__file__).resolve().parents[2] / "shared" / "api-docs" / "tap-analytics-d.md"
 CURSOR_STREAMS = {"connections": "connectionId", "workspaces": "workspaceId"}
 
 
@@ -367,21 +365,11 @@ def test_nested_objects_and_arrays_pass_through_unchanged(requests_mock, capsys)
 # -- schemas --------------------------------------------------------------------------------
 
 
-def documented_fields() -> dict[str, dict[str, str]]:
-    """Fields per resource from the document's Schema section: {'Jobs': {'jobId': 'number'}}."""
-    text = DOC.read_text().split("## Schema", 1)[1]
-    found: dict[str, dict[str, str]] = {}
-    for block in re.split(r"\n### ", text)[1:]:
-        title = block.splitlines()[0].strip()
-        found[title] = dict(re.findall(r"- `(\w+)`: ([\w ]+)", block))
-    return found
-
-
 @pytest.mark.parametrize(
     ("title", "stream"), [("Jobs", "jobs"), ("Connections", "connections"), ("Workspaces", "workspaces")]
 )
 def test_schemas_match_the_documented_fields(title, stream):
-    fields = documented_fields()[title]
+    fields = documented_fields("tap-analytics-d")[title]
     tap = TapAnalyticsD(config=CONFIG)
     props = tap.streams[stream].schema["properties"]
     assert set(props) - set(fields) == {"extra"}

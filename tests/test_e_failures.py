@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import collections
 import typing as t
 
 import pytest
 
 from analytics_sandbox import Sandbox
-from tests.helpers import TapRun, assert_clean_failure, control, env_config, run_tap
+from tests.helpers import TapRun, assert_clean_failure, assert_exactly_once, control, env_config, run_tap
 
 TAP = "tap-analytics-e"
 
@@ -27,11 +26,7 @@ def fault(sandbox: Sandbox, **spec: t.Any) -> None:
 
 def assert_every_record_once(run: TapRun, sandbox: Sandbox) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
-    expected = sandbox.apis["e"].counts()
-    assert run.counts() == expected
-    for stream in expected:
-        ids = collections.Counter(r["id"] for r in run.records(stream))
-        assert set(ids.values()) == {1}, stream
+    assert_exactly_once(run, sandbox.apis["e"].counts())
 
 
 # -- errors a user can act on ----------------------------------------------------------

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import collections
 import typing as t
 
-import jsonschema
 import pytest
 from singer_sdk.testing import get_tap_test_class
 
@@ -13,7 +11,14 @@ from analytics_sandbox import Sandbox
 from analytics_sandbox.apis.e import ApiE
 from tap_analytics_common import EXTRA_PROPERTY
 from tap_analytics_e.tap import TapAnalyticsE
-from tests.helpers import TapRun, run_tap
+from tests.helpers import (
+    TapRun,
+    assert_activated_after_records,
+    assert_final_state,
+    assert_records_validate,
+    assert_unique_keys,
+    run_tap,
+)
 
 SANDBOX = Sandbox(port=0).start()
 CONFIG = SANDBOX.tap_config("e")
@@ -38,10 +43,7 @@ def full_sync() -> TapRun:
 def test_every_sandbox_record_arrives_once(full_sync):
     expected = SANDBOX.apis["e"].counts()
     assert full_sync.counts() == expected
-    for stream in expected:
-        keys = collections.Counter(r["id"] for r in full_sync.records(stream))
-        duplicates = [k for k, n in keys.items() if n > 1]
-        assert not duplicates, (stream, duplicates[:5])
+    assert_unique_keys(full_sync)
 
 
 def test_records_equal_the_apis_with_undeclared_fields_under_extra(full_sync):
@@ -57,12 +59,8 @@ def test_records_equal_the_apis_with_undeclared_fields_under_extra(full_sync):
 
 
 def test_every_record_validates_against_its_schema(full_sync):
-    schemas = {m["stream"]: m["schema"] for m in full_sync.of_type("SCHEMA")}
+    schemas = assert_records_validate(full_sync)
     assert set(schemas) == set(SANDBOX.apis["e"].counts())
-    validators = {s: jsonschema.Draft202012Validator(schema) for s, schema in schemas.items()}
-    for message in full_sync.of_type("RECORD"):
-        errors = list(validators[message["stream"]].iter_errors(message["record"]))
-        assert not errors, (message["stream"], message["record"].get("id"), errors[0].message)
 
 
 def test_schema_messages_name_the_key(full_sync):
@@ -72,19 +70,8 @@ def test_schema_messages_name_the_key(full_sync):
 
 
 def test_final_state_holds_every_stream_without_partitions(full_sync):
-    states = full_sync.of_type("STATE")
-    assert states
-    bookmarks = states[-1]["value"]["bookmarks"]
-    assert set(bookmarks) == set(SANDBOX.apis["e"].counts())
-    for stream, bookmark in bookmarks.items():
-        assert "partitions" not in bookmark, stream
-        assert "progress_markers" not in bookmark, stream
+    assert_final_state(full_sync, SANDBOX.apis["e"].counts())
 
 
 def test_activate_version_once_per_stream_after_its_records(full_sync):
-    order = [(m["type"], m.get("stream")) for m in full_sync.messages]
-    for stream in SANDBOX.apis["e"].counts():
-        activations = [i for i, item in enumerate(order) if item == ("ACTIVATE_VERSION", stream)]
-        records = [i for i, item in enumerate(order) if item == ("RECORD", stream)]
-        assert len(activations) == 1, stream
-        assert activations[0] > max(records), stream
+    assert_activated_after_records(full_sync, SANDBOX.apis["e"].counts(), nonempty=True)

@@ -276,7 +276,7 @@ class AnalyticsStream(RESTStream[t.Any]):
             if self._pending_version is not None:
                 super()._write_activate_version_message(self._pending_version)
                 self._pending_version = None
-            self.logger.info("Stream %s: finished, %d records", self.name, self.records_read)
+            self.logger.info("Stream %s: finished, %d records read", self.name, self.records_read)
 
     @property
     def logger(self) -> logging.Logger:
