@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
 
     import requests
     from singer_sdk.helpers.types import Context
+    from singer_sdk.metrics import Counter
     from singer_sdk.pagination import BaseAPIPaginator
 
     from tap_analytics_common.client import ApiClient
@@ -152,6 +153,13 @@ class AnalyticsStream(RESTStream[t.Any]):
             raise type(exc)(f"stream {self.name}: {exc}") from None
 
     def _pages(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        with self.get_http_request_counter() as requests_made:  # the SDK's request metrics
+            requests_made.with_context(context)
+            yield from self._records_of_pages(context, requests_made)
+
+    def _records_of_pages(
+        self, context: Context | None, requests_made: Counter
+    ) -> Iterator[dict[str, t.Any]]:
         paginator = self.get_new_paginator()
         token: t.Any = paginator.current_value if paginator else None
         previous: list[dict[str, t.Any]] | None = None
@@ -161,6 +169,10 @@ class AnalyticsStream(RESTStream[t.Any]):
             warm = None
             if response is None:
                 return
+            requests_made.increment()
+            self._write_request_duration_log(
+                endpoint=self.path or "", response=response, context=context, extra_tags=None
+            )
             records = list(self.parse_response(response))
             if records and records == previous:
                 self.logger.warning(
