@@ -91,7 +91,6 @@ class ApiClient:
         refreshed = False
         retry = 0
         while True:
-            self._wait_out_pause()
             prepared = self.session.prepare_request(
                 requests.Request(method, url, params=params, data=data, auth=auth),
             )
@@ -140,6 +139,7 @@ class ApiClient:
         settings = self._environment_settings(prepared.url or "")
         try:
             with self._slots:
+                self._wait_out_pause()  # checked last, so no request leaves during a 429 pause
                 response = self.session.send(prepared, timeout=self.timeout, **settings)
         except _TRANSIENT as exc:
             kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
