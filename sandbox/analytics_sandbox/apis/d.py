@@ -46,7 +46,6 @@ class ApiD(SandboxApi):
         *,
         counts: dict[str, int] | None = None,
         next_form: NextForm = "token",
-        base_url: str | None = None,
         jobs_total: bool = False,
     ) -> None:
         super().__init__(scale, seed)
@@ -55,8 +54,6 @@ class ApiD(SandboxApi):
         self.n_connections = sizes["connections"]
         self.n_workspaces = sizes["workspaces"]
         self.next_form: NextForm = self._check_form(next_form)
-        self.base_url = base_url
-        """Where the sandbox serves API d: the `url` form of `next` needs it."""
         self.jobs_total = jobs_total
         """Whether job pages carry `total` (the document does not promise one)."""
         self.changed: dict[int, dict[str, t.Any]] = {}
@@ -207,9 +204,6 @@ class ApiD(SandboxApi):
         body: dict[str, t.Any] = {"data": [make(i) for i in range(start, stop)]}
         if stop < total:
             body["next"] = self._next(stream, stop)
-            if body["next"] is None:
-                error = "sandbox API d needs its base URL for `next` URLs: GET /_control/d/tap_config"
-                return Answer(500, {"error": error})
         elif end == "null":
             body["next"] = None
         return Answer(200, body)
@@ -225,28 +219,22 @@ class ApiD(SandboxApi):
             return None
         return int(start) if name == stream and start.isdigit() else None
 
-    def _next(self, stream: str, start: int) -> str | None:
-        """The cursor to the page at `start`, in the chosen form (None: URL form, base unknown)."""
+    def _next(self, stream: str, start: int) -> str:
+        """The cursor to the page at `start`, in the chosen form (the server sets base_url)."""
         token = self._token(stream, start)
         if self.next_form == "token":
             return token
-        return f"{self.base_url}/v1/{stream}?next={token}" if self.base_url else None
+        return f"{self.base_url}/v1/{stream}?next={token}"
 
     # -- tests ---------------------------------------------------------------------
-
-    def tap_config(self, base_url: str) -> dict[str, t.Any]:
-        """Remember where API d is served (for `next` URLs), then the usual settings."""
-        self.base_url = self.base_url or base_url
-        return super().tap_config(base_url)
 
     def counts(self) -> dict[str, int]:
         return {"jobs": self.n_jobs, "connections": self.n_connections, "workspaces": self.n_workspaces}
 
     def control(self, action: str, args: dict[str, t.Any]) -> t.Any:
-        """next_form {form, base_url?}; change_jobs {count | jobIds}; add_jobs {count}; jobs."""
+        """next_form {form}; change_jobs {count | jobIds}; add_jobs {count}; jobs."""
         if action == "next_form":
             self.next_form = self._check_form(args["form"])
-            self.base_url = args.get("base_url") or self.base_url
             return {"next_form": self.next_form}
         if action == "change_jobs":
             return self._change_jobs(args)
