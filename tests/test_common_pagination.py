@@ -21,6 +21,9 @@ def items(start: int, count: int) -> list[dict]:
 
 
 def run(style: str, capsys, **config):
+    # One request at a time: these tests pin the requests a sequential run makes (reading
+    # ahead is tested in test_engine.py).
+    config.setdefault("max_concurrent_requests", 1)
     tap = prepare(mini_tap(style)(config=base_config(**config)), FakeTime())
     return [r["id"] for r in records(sync(tap, capsys))]
 

@@ -15,7 +15,9 @@ from tests.helpers import documented_fields
 
 API = "https://api.example.com"
 TOKEN = "https://api.example.com/token"
-CONFIG = {"client_id": "cid", "client_secret": "shh-secret"}
+# One request at a time: the mocks answer in call order, and these tests pin the requests a
+# sequential run makes (reading ahead is tested in test_engine.py).
+CONFIG = {"client_id": "cid", "client_secret": "shh-secret", "max_concurrent_requests": 1}
 CURSOR_STREAMS = {"connections": "connectionId", "workspaces": "workspaceId"}
 
 

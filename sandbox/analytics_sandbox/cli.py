@@ -7,6 +7,7 @@ import signal
 import sys
 
 from analytics_sandbox.faults import Fault
+from analytics_sandbox.limits import RateLimit
 from analytics_sandbox.server import Sandbox
 
 
@@ -31,6 +32,16 @@ def main(argv: list[str] | None = None) -> None:
         metavar="API.STREAM=N",
         help="records of one stream, e.g. e.blocks=100000 (APIs that support it)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="e.g. api=e,limit=600,window_ms=60000 (a budget) or add headers=ietf|x|x-epoch",
+    )
+    parser.add_argument(
+        "--cache", action="store_true", help="serve repeated data requests from a cache, as a CDN would"
+    )
     args = parser.parse_args(argv)
     options: dict[str, dict[str, dict[str, int]]] = {}
     for spec in args.count:
@@ -45,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         faults=[Fault.parse(spec) for spec in args.fault],
         apis=args.api,
         options=options,
+        rate_limits=[RateLimit.parse(spec) for spec in args.rate_limit],
+        cache=args.cache,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"analytics-sandbox serving {', '.join(sandbox.apis)} at {sandbox.url}/<api>", flush=True)

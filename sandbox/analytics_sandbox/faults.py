@@ -19,11 +19,13 @@ class Fault:
     truncated JSON), drop (close the connection unanswered), slow (wait `delay_ms`),
     revoke (the user withdraws consent: every token dies, this request gets 401),
     expire (access tokens expire now: this request gets 401, a refresh works).
-    `after` lets that many matching requests through first.
+    `after` lets that many matching requests through first. `query`, a regex, narrows
+    the match to requests whose query string it finds (one page of a paged list).
     """
 
     api: str
     path: str = ".*"
+    query: str = ""
     kind: Kind = "status"
     status: int = 500
     times: int = 1
@@ -61,11 +63,13 @@ class FaultBook:
         with self._lock:
             self._faults.clear()
 
-    def match(self, api: str, path: str) -> Fault | None:
+    def match(self, api: str, path: str, query: str = "") -> Fault | None:
         """The first live fault for this request, counting it as used."""
         with self._lock:
             for fault in self._faults:
                 if fault.api not in (api, "*") or not re.search(fault.path, path):
+                    continue
+                if fault.query and not re.search(fault.query, query):
                     continue
                 fault.seen += 1
                 if fault.seen <= fault.after:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from analytics_sandbox.apis import API_CLASSES
 from analytics_sandbox.auth import AuthSettings, TokenAuthority
 from analytics_sandbox.faults import Fault, FaultBook
+from analytics_sandbox.limits import RateLimit, RateLimiter
 
 if t.TYPE_CHECKING:
     from analytics_sandbox.apis.base import SandboxApi
@@ -36,7 +37,12 @@ class Sandbox:
     Control endpoints (JSON): GET /_control/<api>/counts, POST /_control/<api>/<action>,
     POST /_control/faults (a Fault), DELETE /_control/faults, GET /_control/stats,
     POST /_control/<api>/auth (expires_in, rotate_refresh_tokens), POST /_control/<api>/expire,
-    POST /_control/<api>/revoke, POST /_control/latency {"ms": N}, GET /_control/in_flight.
+    POST /_control/<api>/revoke, POST /_control/latency {"ms": N}, GET /_control/in_flight,
+    POST /_control/rate_limit (a RateLimit), DELETE /_control/rate_limit,
+    GET /_control/throttled (429s the rate limits gave, per API).
+
+    With `cache`, answers to data requests are kept by URL and served again as they are,
+    as a CDN in front of a real API would; any control call empties the cache.
     """
 
     def __init__(
@@ -49,6 +55,8 @@ class Sandbox:
         faults: t.Iterable[Fault] = (),
         apis: t.Iterable[str] | None = None,
         options: dict[str, t.Any] | None = None,
+        rate_limits: t.Iterable[RateLimit] = (),
+        cache: bool = False,
     ) -> None:
         names = list(apis or API_CLASSES)
         self.apis: dict[str, SandboxApi] = {
@@ -59,6 +67,10 @@ class Sandbox:
         for fault in faults:
             self.faults.add(fault)
         self.latency_ms = latency_ms
+        self.limiters: dict[str, RateLimiter] = {}
+        for rule in rate_limits:
+            self.add_rate_limit(rule)
+        self.cache: dict[tuple[str, str], bytes] | None = {} if cache else None
         self.stats: dict[str, int] = {}
         self.in_flight = 0
         self.max_in_flight = 0
@@ -93,6 +105,12 @@ class Sandbox:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def enter(self) -> float:
         """An API request starts: track how many are in flight at once."""
         with self._stats_lock:
@@ -105,11 +123,15 @@ class Sandbox:
             self.in_flight -= 1
             self.served.append(served)
 
+    def add_rate_limit(self, rule: RateLimit) -> None:
+        for name in self.apis if rule.api == "*" else [rule.api]:
+            self.limiters[name] = RateLimiter(rule)
+
     def count(self, key: str) -> None:
         with self._stats_lock:
             self.stats[key] = self.stats.get(key, 0) + 1
 
-    def _global_control(self, method: str, part: str, body: t.Any) -> t.Any:
+    def _global_control(self, method: str, part: str, body: t.Any) -> t.Any:  # noqa: PLR0911
         """Hooks that concern the whole sandbox; None for an unknown one."""
         with self._stats_lock:
             if part == "stats":
@@ -122,10 +144,17 @@ class Sandbox:
         if part == "latency":
             self.latency_ms = int(body["ms"])
             return {}
+        if part == "rate_limit":
+            self.limiters.clear() if method == "DELETE" else self.add_rate_limit(RateLimit(**body))
+            return {}
+        if part == "throttled":
+            return {name: limiter.throttled for name, limiter in self.limiters.items()}
         return None
 
     def control(self, method: str, parts: list[str], body: t.Any) -> tuple[int, t.Any]:  # noqa: PLR0911
         """Test hooks; see the class docstring."""
+        if self.cache is not None and method != "GET":
+            self.cache.clear()  # the data or the faults may change
         if len(parts) == 1:
             answer = self._global_control(method, parts[0], body)
             return (404, {"error": "unknown control path"}) if answer is None else (200, answer)
@@ -196,7 +225,7 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             api = sandbox.apis[name]
             if sandbox.latency_ms:
                 time.sleep(sandbox.latency_ms / 1000)
-            fault = sandbox.faults.match(name, path)
+            fault = sandbox.faults.match(name, path, query)
             if fault and self._inject(fault, name):
                 return
             if method == "POST" and path == api.token_path:
@@ -207,11 +236,24 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if method != "GET":
                 self._send(405, {"error": "method not allowed"})
                 return
+            limiter = sandbox.limiters.get(name)
+            allowed, limit_headers = limiter.admit() if limiter else (True, {})
+            if not allowed:
+                self._send(429, {"error": "rate limit exceeded"}, limit_headers)
+                return
             if not sandbox.auth[name].allows(self.headers.get("Authorization")):
-                self._send(401, {"error": "invalid_token"})
+                self._send(401, {"error": "invalid_token"}, limit_headers)
+                return
+            cache = sandbox.cache
+            key = (name, self.path)
+            if cache is not None and key in cache:
+                self._send_raw(200, cache[key], limit_headers)
                 return
             answer = api.handle(path, dict(parse_qsl(query)))
-            self._send(answer.status, answer.body)
+            payload = json.dumps(answer.body, ensure_ascii=False).encode()
+            if cache is not None and answer.status == 200:
+                cache[key] = payload
+            self._send_raw(answer.status, payload, limit_headers)
 
         def _inject(self, fault: Fault, api: str) -> bool:
             """Apply a fault; True when the request is answered (or dropped) by it."""

@@ -1,7 +1,8 @@
-"""REST behaviour shared by the tap-analytics taps (DESIGN.md, "Behaviour shared by all taps")."""
+"""REST behaviour shared by the tap-analytics taps: auth, retries, pagination, the request engine."""
 
 from tap_analytics_common.auth import OAuth2Authenticator, StaticBearerAuthenticator
 from tap_analytics_common.client import ApiClient
+from tap_analytics_common.engine import Engine
 from tap_analytics_common.errors import (
     ApiError,
     AuthError,
@@ -10,12 +11,17 @@ from tap_analytics_common.errors import (
     ResponseError,
     TapError,
 )
-from tap_analytics_common.pagination import CursorPaginator, OffsetPaginator, PageNumberPaginator
-from tap_analytics_common.paging import CursorStream, OffsetStream, PageNumberStream
+from tap_analytics_common.paginators import (
+    CursorPaging,
+    OffsetPaging,
+    PageNumberPaging,
+    PageRequest,
+    Paging,
+)
 from tap_analytics_common.retry import RetryPolicy
 from tap_analytics_common.schemas import EXTRA_PROPERTY, DocumentSchemas
 from tap_analytics_common.settings import common_settings, oauth_settings, page_size_setting
-from tap_analytics_common.streams import AnalyticsStream
+from tap_analytics_common.streams import AnalyticsStream, CursorStream, OffsetStream, PageNumberStream
 from tap_analytics_common.tap import AnalyticsTap
 from tap_analytics_common.token_file import RefreshTokenFile
 
@@ -27,14 +33,17 @@ __all__ = [
     "ApiError",
     "AuthError",
     "ConfigError",
-    "CursorPaginator",
+    "CursorPaging",
     "CursorStream",
     "DocumentSchemas",
     "OAuth2Authenticator",
-    "OffsetPaginator",
+    "Engine",
+    "OffsetPaging",
     "OffsetStream",
-    "PageNumberPaginator",
+    "PageNumberPaging",
     "PageNumberStream",
+    "PageRequest",
+    "Paging",
     "PaginationError",
     "RefreshTokenFile",
     "ResponseError",

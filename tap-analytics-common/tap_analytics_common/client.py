@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from tap_analytics_common.errors import ApiError, AuthError
+from tap_analytics_common.budget import RequestBudget
+from tap_analytics_common.errors import ApiError, AuthError, TapError
 from tap_analytics_common.retry import RETRY_STATUSES, RetryPolicy
 
 if t.TYPE_CHECKING:
@@ -44,7 +45,8 @@ class ApiClient:
 
     Retries 429/5xx/timeouts/dropped connections with backoff, honours Retry-After
     (a 429 pauses every thread, not just the one that got it), refreshes the token
-    once after a 401, and keeps at most `max_in_flight` requests open at once.
+    once after a 401, keeps at most `max_in_flight` requests open at once, and starts
+    them no faster than the request budget allows. Once stopped, it starts none.
     """
 
     def __init__(
@@ -55,7 +57,8 @@ class ApiClient:
         timeout: float,
         user_agent: str,
         max_in_flight: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        max_requests_per_minute: int | None = None,
+        sleep: Callable[[float], t.Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
     ) -> None:
@@ -63,9 +66,12 @@ class ApiClient:
         self.policy = policy
         self.timeout = timeout
         self.max_in_flight = max(1, max_in_flight)
-        self.sleep = sleep
+        self.stopped = threading.Event()
+        self.sleep = sleep or self.stopped.wait  # a stop cuts every wait short
         self.clock = clock
         self.logger = logger or logging.getLogger("tap_analytics_common")
+        self.budget = RequestBudget(per_minute=max_requests_per_minute, logger=self.logger, clock=clock)
+        self._in_flight = 0
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.max_in_flight + 2)
@@ -139,8 +145,13 @@ class ApiClient:
         settings = self._environment_settings(prepared.url or "")
         try:
             with self._slots:
-                self._wait_out_pause()  # checked last, so no request leaves during a 429 pause
-                response = self.session.send(prepared, timeout=self.timeout, **settings)
+                self._wait_for_budget()  # checked last, so no request leaves during a pause
+                self._count_in_flight(+1)
+                try:
+                    response = self.session.send(prepared, timeout=self.timeout, **settings)
+                finally:
+                    others = self._count_in_flight(-1)  # not yet counted in what the API says is left
+                self.budget.observe(response.headers, others)
         except _TRANSIENT as exc:
             kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
             return f"{kind} ({type(exc).__name__})", None, None
@@ -165,8 +176,26 @@ class ApiClient:
         with self._pause_lock:
             self._paused_until = max(self._paused_until, self.clock() + seconds)
 
-    def _wait_out_pause(self) -> None:
+    def _count_in_flight(self, change: int) -> int:
+        """Track requests on the wire; returns how many are in flight now."""
         with self._pause_lock:
-            remaining = self._paused_until - self.clock()
-        if remaining > 0:
-            self.sleep(remaining)
+            self._in_flight += change
+            return self._in_flight
+
+    def stop(self) -> None:
+        """Start no more requests, and cut short every wait (retries, pauses, budget)."""
+        self.stopped.set()
+
+    def _wait_for_budget(self) -> None:
+        """Wait out a 429 pause, then for the request budget to allow a start."""
+        while True:
+            if self.stopped.is_set():
+                msg = "the run was stopped before this request"
+                raise TapError(msg)
+            with self._pause_lock:
+                wait = self._paused_until - self.clock()
+            if wait <= 0:
+                wait = self.budget.wait_time()
+                if wait <= 0:
+                    return
+            self.sleep(wait)

@@ -1,4 +1,4 @@
-"""Setting declarations shared by the taps (DESIGN.md, Settings): same names everywhere."""
+"""Setting declarations shared by the taps: the same names in every tap that has them."""
 
 from __future__ import annotations
 
@@ -31,7 +31,15 @@ def common_settings(base_url: str) -> list[th.Property[t.Any]]:
             th.IntegerType(minimum=1),
             default=4,
             title="Max concurrent requests",
-            description="Upper bound on requests in flight at once; 1 is strictly sequential.",
+            description="Upper bound on requests in flight at once, across every stream, page and "
+            "partition of the run; 1 is strictly sequential.",
+        ),
+        th.Property(
+            "max_requests_per_minute",
+            th.IntegerType(minimum=1),
+            title="Max requests per minute",
+            description="Request budget of the whole run: at most this many requests start in any "
+            "60 seconds (unset: no budget). The API's rate-limit headers are honoured as well.",
         ),
         th.Property(
             "max_retries",

@@ -5,24 +5,25 @@ from __future__ import annotations
 import logging
 import sys
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 
-from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
 
 from tap_analytics_common.auth import OAuth2Authenticator
 from tap_analytics_common.client import ApiClient, RefreshingAuth
+from tap_analytics_common.engine import Engine
 from tap_analytics_common.errors import ConfigError, one_line, redact
-from tap_analytics_common.fanout import Prefetcher
 from tap_analytics_common.retry import RetryPolicy
+from tap_analytics_common.sdk import SdkTap
 from tap_analytics_common.streams import AnalyticsStream
 from tap_analytics_common.token_file import RefreshTokenFile
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import click
-    import requests
 
 _NOISE = (
     "An unhandled error occurred while syncing",  # our one line says it
@@ -39,16 +40,14 @@ _SECRETS: list[str] = []
 """Secret setting values of this process's run, scrubbed from the final error line."""
 
 
-class AnalyticsTap(Tap):
+class AnalyticsTap(SdkTap):
     """What the five taps share; a tap adds its settings, streams and authenticator."""
 
     message_writer_class = MsgSpecWriter
     """msgspec's encoder: the SDK's default JSON writer costs several µs a record."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self.prefetch: Prefetcher | None = None
-        """Child partitions being fetched ahead, while a parent stream syncs."""
-        self._first_pages: dict[str, Future[requests.Response | None]] = {}
+        self._engine: Engine | None = None
         super().__init__(*args, **kwargs)
         _SECRETS.extend(self.secret_values(self.config))
 
@@ -81,53 +80,43 @@ class AnalyticsTap(Tap):
             timeout=float(self.config.get("request_timeout", 300)),
             user_agent=self.config.get("user_agent") or f"{self.name}/{self.plugin_version}",
             max_in_flight=int(self.config.get("max_concurrent_requests", 4)),
+            max_requests_per_minute=self.config.get("max_requests_per_minute"),
             logger=self.logger,
         )
         if isinstance(auth, OAuth2Authenticator):
             auth.client = client
         return client
 
-    def before_sync(self) -> None:
-        """Checks that need the catalog's selection, run before the first request of a sync.
+    @property
+    def engine(self) -> Engine:
+        """The run's request engine (made on first use outside a full sync, e.g. a dry run)."""
+        if self._engine is None:
+            self._engine = Engine(workers=self.client.max_in_flight)
+        return self._engine
 
-        A tap raises ConfigError here, e.g. for a setting only some streams need.
-        """
+    @override
+    def begin_sync(self) -> None:
+        """Start reading every selected partition ahead of the SDK."""
+        self._engine = Engine(workers=self.client.max_in_flight)
+        self._engine.start(self._top_level_partitions())
 
-    def sync_all(self) -> None:  # type: ignore[misc]  # final in singer-sdk: we only wrap it
-        """A full sync: checks first, then every stream, with their first pages fetched at once."""
-        self.before_sync()
-        pool = self._fetch_first_pages()
-        try:
-            super().sync_all()
-        finally:
-            self._first_pages = {}
-            if pool:
-                pool.shutdown(wait=True, cancel_futures=True)
+    @override
+    def after_sync(self, *, failed: bool) -> None:
+        """End the engine: after a failure nothing new starts and waits are cut short."""
+        if failed:
+            self.client.stop()
+        self.engine.close()
+        self._engine = None
 
-    def _fetch_first_pages(self) -> ThreadPoolExecutor | None:
-        """Start fetching the first page of every selected top-level stream.
-
-        Streams sync one after another; overlapping their first requests saves a
-        round trip per stream and holds at most one page of each in memory.
-        """
-        workers = self.client.max_in_flight
-        streams = [
-            s
-            for s in self.streams.values()
-            if isinstance(s, AnalyticsStream)
-            and (s.selected or s.has_selected_descendents)
-            and s.parent_stream_type is None
-            and not s.partitions
+    def _top_level_partitions(self) -> list[tuple[AnalyticsStream, list[Mapping[str, t.Any] | None]]]:
+        """What the SDK will sync, in its order: selected top-level streams and their partitions."""
+        return [
+            (stream, list(stream.partitions or ()) or [None])
+            for stream in self.streams.values()
+            if isinstance(stream, AnalyticsStream)
+            and (stream.selected or stream.has_selected_descendents)
+            and stream.parent_stream_type is None
         ]
-        if workers <= 1 or len(streams) <= 1:
-            return None
-        pool = ThreadPoolExecutor(max_workers=min(workers, len(streams)), thread_name_prefix="first-page")
-        self._first_pages = {s.name: pool.submit(s.first_page) for s in streams}
-        return pool
-
-    def take_first_page(self, stream: str) -> Future[requests.Response | None] | None:
-        """The first page fetched ahead for `stream`, handed out once."""
-        return self._first_pages.pop(stream, None)
 
     @classmethod
     def secret_values(cls, config: t.Mapping[str, t.Any]) -> list[str]:

@@ -6,6 +6,7 @@ import datetime as dt
 import typing as t
 
 from singer_sdk import StreamSchema
+from typing_extensions import override
 
 from tap_analytics_common import (
     AnalyticsStream,
@@ -81,18 +82,16 @@ class JobsStream(OffsetStream, DStream):
                 "Stream %s: %d of %d jobs updated at or after %s", self.name, kept, read, since.isoformat()
             )
 
-    def _increment_stream_state(
-        self, latest_record: dict[str, t.Any], *, context: Context | None = None
-    ) -> None:
+    @override
+    def bookmark_record(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
         """Hand the SDK one canonical UTC form of lastUpdatedAt for the bookmark.
 
         singer-sdk 0.54 keeps the larger replication value by comparing text, and the
         API's `…00Z`, `…00.5Z` and `+02:00` forms do not sort as time does; the
         canonical form (UTC, microseconds) does. The record itself keeps the API's text.
         """
-        canonical = self._updated_at(latest_record).astimezone(dt.timezone.utc)
-        value = canonical.isoformat(timespec="microseconds")
-        super()._increment_stream_state({self.replication_key: value}, context=context)
+        canonical = self._updated_at(record).astimezone(dt.timezone.utc)
+        return {self.replication_key: canonical.isoformat(timespec="microseconds")}
 
     def _updated_at(self, record: dict[str, t.Any]) -> dt.datetime:
         value = record.get(self.replication_key)

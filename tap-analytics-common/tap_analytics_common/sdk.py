@@ -1,0 +1,146 @@
+"""Every singer-sdk internal the suite overrides or calls, in one module.
+
+These are private to singer-sdk (tested with 0.54.x, pinned to that range). Each
+override is marked `@override`, so an upgrade that renames one fails in mypy, not
+silently at run time. Why each exists:
+
+- `_generate_record_messages`: the SDK walks the selection mask for every property of
+  every record; we do it only when something is deselected.
+- `_write_schema_message`: the SDK repeats SCHEMA for every parent partition of a child.
+- `_write_activate_version_message`: the SDK sends ACTIVATE_VERSION first; we send it
+  once, after the stream was read in full (a failed run then deletes nothing).
+- `_increment_stream_state`: the SDK compares bookmarks as text; a stream may hand it a
+  canonical value instead (`bookmark_record`).
+- `Tap.sync_all` is `@final`: we wrap it to run checks and the request engine around it.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import singer_sdk.singerlib as singer
+from singer_sdk import RESTStream, Tap
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._util import utc_now
+from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from collections.abc import Generator
+
+    import requests
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.metrics import Counter
+
+
+class SdkStream(RESTStream[t.Any]):
+    """The SDK's stream with the suite's fixes to its private record and message paths."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending_version: int | None = None
+        self._schema_sent = False
+        self._everything_selected: bool | None = None
+        self._request_counter: Counter | None = None
+
+    # -- hooks for subclasses -------------------------------------------------------
+
+    def bookmark_record(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
+        """What the SDK's state sees of a record; a stream may canonicalise its replication key."""
+        return record
+
+    def stream_finished(self) -> None:
+        """Called once when the stream (children included) has been read in full."""
+
+    # -- calls into the SDK ---------------------------------------------------------
+
+    def log_request(self, response: requests.Response, context: Context | None) -> None:
+        """The SDK's request metrics (count and duration) for one response; thread-safe enough."""
+        if self._request_counter is None:
+            self._request_counter = self.get_http_request_counter()
+        self._request_counter.increment()
+        self._write_request_duration_log(
+            endpoint=self.path or "", response=response, context=context, extra_tags=None
+        )
+
+    # -- overrides ------------------------------------------------------------------
+
+    @override
+    def _generate_record_messages(
+        self, record: dict[str, t.Any]
+    ) -> Generator[singer.RecordMessage, None, None]:
+        if self._everything_selected is None:
+            self._everything_selected = all(self.mask.values())
+        if not self._everything_selected:
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        record = conform_record_data_types(
+            stream_name=self.name,
+            record=record,
+            schema=self.effective_schema,
+            level=self.TYPE_CONFORMANCE_LEVEL,
+            logger=self.logger,
+        )
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield singer.RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
+
+    @override
+    def _write_schema_message(self) -> None:
+        if not self._schema_sent:
+            self._schema_sent = True
+            super()._write_schema_message()
+
+    @override
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        self._pending_version = full_table_version  # sent by finalize_state_progress_markers
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
+        super()._increment_stream_state(self.bookmark_record(latest_record), context=context)
+
+    @override
+    def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
+        super().finalize_state_progress_markers(state)
+        if not state and self.selected:
+            if self._pending_version is not None:
+                super()._write_activate_version_message(self._pending_version)
+                self._pending_version = None
+            if self._request_counter is not None:
+                self._request_counter.exit()
+                self._request_counter = None
+            self.stream_finished()
+
+
+class SdkTap(Tap):
+    """The SDK's tap with `sync_all` wrapped (it is final in singer-sdk)."""
+
+    def before_sync(self) -> None:
+        """Checks that need the catalog's selection, run before the first request of a sync.
+
+        A tap raises ConfigError here, e.g. for a setting only some streams need.
+        """
+
+    def begin_sync(self) -> None:
+        """Runs after the checks, before the SDK syncs the first stream."""
+
+    def after_sync(self, *, failed: bool) -> None:
+        """Runs last in a sync, also when it failed."""
+
+    def sync_all(self) -> None:  # type: ignore[misc]  # final in singer-sdk: we only wrap it
+        """The SDK's full sync, after `before_sync` and `begin_sync`, then `after_sync`."""
+        self.before_sync()
+        self.begin_sync()
+        failed = True
+        try:
+            super().sync_all()
+            failed = False
+        finally:
+            self.after_sync(failed=failed)
