@@ -140,6 +140,8 @@ class Engine:
     """Fetches pages for the SDK's consumer thread on `workers` threads."""
 
     def __init__(self, *, workers: int, on_wait: Callable[[], None] = lambda: None) -> None:
+        """`on_wait` runs whenever the consumer is about to wait for a page (and every
+        `_WAIT_SLICE` while it waits): the tap flushes its output there."""
         self.workers = max(1, workers)
         self.capacity = AHEAD_PER_WORKER * self.workers if self.workers > 1 else 0
         """Pages that may be held ahead; a sequential run fetches only what is waited for."""
@@ -256,18 +258,24 @@ class Engine:
 
     def _take(self, part: Partition) -> _Item | None:
         """The partition's next item, waiting for it; None at its end."""
-        with self._cond:
-            while not part.ready:
+        waited = False
+        while True:
+            with self._cond:
+                if part.ready:
+                    item = part.ready.popleft()
+                    self._release(item.held)
+                    self._cond.notify_all()
+                    return item
                 if part.finished:
                     return None
-                self._ensure_workers()
-                self._cond.notify_all()
-                self._cond.wait(_WAIT_SLICE)
-                self.on_wait()
-            item = part.ready.popleft()
-            self._release(item.held)
-            self._cond.notify_all()
-            return item
+                if waited:
+                    self._ensure_workers()
+                    self._cond.notify_all()
+                    self._cond.wait(_WAIT_SLICE)
+                    if part.ready or part.finished:
+                        continue
+            self.on_wait()  # outside the lock: it may write, or raise to stop the run
+            waited = True
 
     # -- the workers' side -----------------------------------------------------------
 
