@@ -5,7 +5,8 @@ override is marked `@override`, so an upgrade that renames one fails in mypy, no
 silently at run time. Why each exists:
 
 - `_generate_record_messages`: the SDK walks the selection mask for every property of
-  every record; we do it only when something is deselected.
+  every record; we do it only when something is deselected (and conform types only
+  when the stream asks for it).
 - `_write_schema_message`: the SDK repeats SCHEMA for every parent partition of a child.
 - `_write_activate_version_message`: the SDK sends ACTIVATE_VERSION first; we send it
   once, after the stream was read in full (a failed run then deletes nothing).
@@ -23,6 +24,7 @@ from singer_sdk import RESTStream, Tap
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 if t.TYPE_CHECKING:
@@ -73,13 +75,14 @@ class SdkStream(RESTStream[t.Any]):
             self._everything_selected = all(self.mask.values())
         if not self._everything_selected:
             pop_deselected_record_properties(record, self.schema, self.mask)
-        record = conform_record_data_types(
-            stream_name=self.name,
-            record=record,
-            schema=self.effective_schema,
-            level=self.TYPE_CONFORMANCE_LEVEL,
-            logger=self.logger,
-        )
+        if self.TYPE_CONFORMANCE_LEVEL is not TypeConformanceLevel.NONE:
+            record = conform_record_data_types(
+                stream_name=self.name,
+                record=record,
+                schema=self.effective_schema,
+                level=self.TYPE_CONFORMANCE_LEVEL,
+                logger=self.logger,
+            )
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:

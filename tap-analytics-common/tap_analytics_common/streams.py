@@ -171,6 +171,13 @@ class AnalyticsStream(SdkStream):
         """The parent's id for its child streams."""
         return {key: record[field] for key, field in self.child_context_fields.items()}
 
+    @override
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> Iterable[dict[str, t.Any] | None]:
+        """None for a stream without children: the SDK then skips its per-record child sync."""
+        return (self.get_child_context(record, context),) if self.child_streams else ()
+
     @property
     @override
     def emit_activate_version_messages(self) -> bool:
