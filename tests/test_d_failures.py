@@ -16,7 +16,9 @@ from tests.helpers import (
     run_tap,
 )
 
-FAST = {"max_retries": 2, "backoff_factor": 0}
+# One request at a time, so faults hit the pages a sequential run asks for, in order
+# (faults under reading ahead: test_engine.py).
+FAST = {"max_retries": 2, "backoff_factor": 0, "max_concurrent_requests": 1}
 
 
 def config(sandbox, **extra):

@@ -99,7 +99,7 @@ def test_jobs_come_in_no_particular_order(sandbox):
 def test_jobs_end_on_an_empty_page_or_on_the_total(total, requests):
     box = Sandbox(port=0, apis=["d"], options={"d": {"counts": {"jobs": 300}, "jobs_total": total}}).start()
     try:
-        cfg = box.tap_config("d")
+        cfg = box.tap_config("d") | {"max_concurrent_requests": 1}  # the requests a sequential run makes
         run = sync(cfg, catalog=catalog_of(cfg, "jobs"))
         assert len({r["jobId"] for r in run.records("jobs")}) == 300
         assert box.stats["d GET /v1/jobs"] == requests  # 3 full pages, then an empty one without a total

@@ -13,7 +13,9 @@ TAP = "tap-analytics-e"
 
 
 def config_for(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
-    return sandbox.tap_config("e") | {"backoff_factor": 0} | overrides
+    """One request at a time, so faults hit the pages a sequential run asks for, in order
+    (faults under reading ahead: test_engine.py)."""
+    return sandbox.tap_config("e") | {"backoff_factor": 0, "max_concurrent_requests": 1} | overrides
 
 
 def secrets_of(sandbox: Sandbox) -> list[str]:
