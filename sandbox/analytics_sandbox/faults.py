@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-Kind = t.Literal["status", "broken_body", "drop", "slow", "revoke", "expire"]
+Kind = t.Literal[
+    "status",
+    "broken_body",
+    "drop",
+    "slow",
+    "stall",
+    "revoke",
+    "expire",
+    "drop_field",
+    "wrong_type",
+]
 
 
 @dataclass
@@ -18,7 +29,10 @@ class Fault:
     or "date" for an HTTP date `retry_after_seconds` ahead), broken_body (200 with
     truncated JSON), drop (close the connection unanswered), slow (wait `delay_ms`),
     revoke (the user withdraws consent: every token dies, this request gets 401),
-    expire (access tokens expire now: this request gets 401, a refresh works).
+    expire (access tokens expire now: this request gets 401, a refresh works),
+    stall (send half the body, then wait `delay_ms` before the rest),
+    drop_field (every `every`-th record of the answer loses `field`),
+    wrong_type (every `every`-th record's `field` becomes an object).
     `after` lets that many matching requests through first.
     """
 
@@ -31,7 +45,9 @@ class Fault:
     retry_after: str | None = None
     retry_after_seconds: int = 1
     delay_ms: int = 0
-    seen: int = field(default=0, compare=False)
+    field: str = "id"
+    every: int = 1
+    seen: int = dataclasses.field(default=0, compare=False)
 
     @classmethod
     def parse(cls, spec: str) -> Fault:
@@ -40,7 +56,7 @@ class Fault:
         for part in spec.split(","):
             key, _, value = part.partition("=")
             values[key.strip()] = value.strip()
-        for key in ("status", "times", "after", "retry_after_seconds", "delay_ms"):
+        for key in ("status", "times", "after", "retry_after_seconds", "delay_ms", "every"):
             if key in values:
                 values[key] = int(values[key])
         return cls(**values)
@@ -74,3 +90,28 @@ class FaultBook:
                     continue
                 return fault
         return None
+
+
+def mangle(body: t.Any, fault: Fault) -> None:
+    """Apply a drop_field or wrong_type fault to the records in an answer body, in place.
+
+    Records are the dicts in any list of the body that carry `fault.field`.
+    """
+    if isinstance(body, dict):
+        for value in body.values():
+            mangle(value, fault)
+        return
+    if not isinstance(body, list):
+        return
+    records = [item for item in body if isinstance(item, dict) and fault.field in item]
+    for index, record in enumerate(records):
+        if index % max(fault.every, 1) == 0:
+            if fault.kind == "drop_field":
+                del record[fault.field]
+            else:
+                record[fault.field] = {"unexpected": [1, 2]}
+    for item in body:
+        if isinstance(item, dict):
+            for value in item.values():
+                if isinstance(value, (dict, list)):
+                    mangle(value, fault)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from analytics_sandbox.apis import API_CLASSES
 from analytics_sandbox.auth import AuthSettings, TokenAuthority
-from analytics_sandbox.faults import Fault, FaultBook
+from analytics_sandbox.faults import Fault, FaultBook, mangle
 
 if t.TYPE_CHECKING:
     from analytics_sandbox.apis.base import SandboxApi
@@ -211,13 +211,21 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 self._send(401, {"error": "invalid_token"})
                 return
             answer = api.handle(path, dict(parse_qsl(query)))
+            if fault and fault.kind in ("drop_field", "wrong_type") and answer.status == 200:
+                body = json.loads(json.dumps(answer.body))  # never touch the API's own data
+                mangle(body, fault)
+                self._send(answer.status, body)
+                return
             self._send(answer.status, answer.body)
 
         def _inject(self, fault: Fault, api: str) -> bool:
             """Apply a fault; True when the request is answered (or dropped) by it."""
-            if fault.kind == "slow":
+            if fault.kind in ("slow", "drop_field", "wrong_type"):  # the last two change records
                 time.sleep(fault.delay_ms / 1000)
                 return False
+            if fault.kind == "stall":
+                self._stall(fault.delay_ms)
+                return True
             if fault.kind == "drop":
                 self.close_connection = True
                 self.connection.close()
@@ -239,6 +247,19 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 headers["Retry-After"] = fault.retry_after
             self._send(fault.status, {"error": f"injected {fault.status}"}, headers)
             return True
+
+        def _stall(self, delay_ms: int) -> None:
+            """Headers and half the body, then silence: the body never completes."""
+            payload = b'{"data": [' + b" " * 64 + b"]}"
+            self.status = 200
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            time.sleep(delay_ms / 1000)
+            self.close_connection = True
 
         def _send(self, status: int, body: t.Any, headers: dict[str, str] | None = None) -> None:
             self._send_raw(status, json.dumps(body, ensure_ascii=False).encode(), headers)

@@ -127,7 +127,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
                     exc,
                     grant_type=self.grant_type,
                     token_source=self._token_source(),
-                    secrets=[self.client_secret, self.refresh_token or ""],
+                    secrets=[self.client_secret or "", self.refresh_token or ""],
                 )
                 # Other threads must not ask again: repeated bad logins can lock an account.
                 self._rejected = AuthError(msg)
@@ -153,7 +153,6 @@ class OAuth2Authenticator(OAuthAuthenticator):
             self.refresh_token = str(rotated)
             if self.token_file:
                 self.token_file.save(self.refresh_token, self._configured_refresh_token)
-
 
     def _token_source(self) -> str | None:
         """Where the refresh token in use came from, for the message when it is rejected."""

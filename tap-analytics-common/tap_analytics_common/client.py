@@ -9,13 +9,15 @@ import typing as t
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from tap_analytics_common.errors import ApiError, AuthError
-from tap_analytics_common.retry import RETRY_STATUSES, RetryPolicy
+from tap_analytics_common.origins import check_origin, origin
+from tap_analytics_common.retry import RETRY_STATUSES, RetryPolicy, asked_retry_after
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 _TRANSIENT = (
     requests.exceptions.Timeout,
@@ -23,6 +25,22 @@ _TRANSIENT = (
     requests.exceptions.ChunkedEncodingError,
     ConnectionResetError,
 )
+_ERROR_BODY_BYTES = 4096
+
+
+def describe_failure(exc: BaseException, timeout: float) -> str:
+    """A failed try in words: a body that stalls mid-response is a read timeout too.
+
+    requests reports a read that times out while the body streams in as a
+    ConnectionError wrapping urllib3's ReadTimeoutError; say what it is.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connect timed out after {timeout:g}s (ConnectTimeout)"
+    if isinstance(exc, requests.exceptions.Timeout) or any(
+        isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args
+    ):
+        return f"read timed out after {timeout:g}s (ReadTimeout)"
+    return f"connection failed ({type(exc).__name__})"
 
 
 class RefreshingAuth(t.Protocol):
@@ -58,8 +76,13 @@ class ApiClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
+        allowed_origins: Iterable[str] | None = None,
     ) -> None:
         self.auth = auth
+        self.allowed_origins = (
+            None if allowed_origins is None else frozenset(origin(url) for url in allowed_origins)
+        )
+        """Where requests may go (base_url's and token_url's origins); None: anywhere."""
         self.policy = policy
         self.timeout = timeout
         self.max_in_flight = max(1, max_in_flight)
@@ -75,6 +98,7 @@ class ApiClient:
         self._pause_lock = threading.Lock()
         self._paused_until = 0.0
         self._settings: dict[str, dict[str, t.Any]] = {}
+        self._errors = threading.local()
 
     def request(
         self,
@@ -87,6 +111,8 @@ class ApiClient:
         authenticate: bool = True,
     ) -> requests.Response:
         """Send one request, retrying as the policy says; raise a one-line TapError."""
+        if self.allowed_origins is not None:
+            check_origin(url, self.allowed_origins, what)
         auth = self.auth if authenticate else None
         refreshed = False
         retry = 0
@@ -109,7 +135,7 @@ class ApiClient:
                 continue
             if status is not None and status not in RETRY_STATUSES:
                 msg = f"{what}: {method} {url_path(url)} answered {problem}"
-                raise ApiError(msg, status)
+                raise ApiError(msg, status, getattr(self._errors, "body", b""))
             retry += 1
             if retry > self.policy.max_retries:
                 msg = (
@@ -120,6 +146,16 @@ class ApiClient:
             delay = self.policy.wait(retry, retry_after)
             if status == 429:
                 self._pause(delay)
+            asked = asked_retry_after(retry_after)
+            if asked is not None and asked > delay:
+                self.logger.warning(
+                    "%s: %s %s asked to wait %.0fs (Retry-After); waiting %.0fs, the cap",
+                    what,
+                    method,
+                    url_path(url),
+                    asked,
+                    delay,
+                )
             self.logger.warning(
                 "%s: %s %s gave %s; retry %d of %d in %.1fs",
                 what,
@@ -142,10 +178,10 @@ class ApiClient:
                 self._wait_out_pause()  # checked last, so no request leaves during a 429 pause
                 response = self.session.send(prepared, timeout=self.timeout, **settings)
         except _TRANSIENT as exc:
-            kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
-            return f"{kind} ({type(exc).__name__})", None, None
+            return describe_failure(exc, self.timeout), None, None
         if response.status_code < 400:
             return response, None, None
+        self._errors.body = response.content[:_ERROR_BODY_BYTES]  # for ApiError.body
         problem = f"{response.status_code} {response.reason or ''}".strip()
         return problem, response.headers.get("Retry-After"), response.status_code
 

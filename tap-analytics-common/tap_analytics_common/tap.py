@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import typing as t
@@ -9,11 +10,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 
 from singer_sdk import Tap
+from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
 
 from tap_analytics_common.auth import OAuth2Authenticator
 from tap_analytics_common.client import ApiClient, RefreshingAuth
+from tap_analytics_common.config_checks import check_environment, warn_cleartext, warn_unknown_settings
 from tap_analytics_common.errors import ConfigError, one_line, redact
 from tap_analytics_common.fanout import Prefetcher
 from tap_analytics_common.retry import RetryPolicy
@@ -51,6 +55,10 @@ class AnalyticsTap(Tap):
         self._first_pages: dict[str, Future[requests.Response | None]] = {}
         super().__init__(*args, **kwargs)
         _SECRETS.extend(self.secret_values(self.config))
+        known = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(known)
+        warn_unknown_settings(self.config, known.get("properties", {}), self.logger)
+        warn_cleartext(self.config, self.logger)
 
     def make_auth(self) -> RefreshingAuth | None:
         """The tap's authenticator; None for an API without auth."""
@@ -82,6 +90,7 @@ class AnalyticsTap(Tap):
             user_agent=self.config.get("user_agent") or f"{self.name}/{self.plugin_version}",
             max_in_flight=int(self.config.get("max_concurrent_requests", 4)),
             logger=self.logger,
+            allowed_origins=[u for u in (self.config.get("base_url"), self.config.get("token_url")) if u],
         )
         if isinstance(auth, OAuth2Authenticator):
             auth.client = client
@@ -134,6 +143,14 @@ class AnalyticsTap(Tap):
         """Values of settings declared secret, to keep them out of messages."""
         props = cls.config_jsonschema.get("properties", {})
         return [str(config[k]) for k, v in props.items() if v.get("secret") and config.get(k)]
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
+        """Settings from the environment; an unparseable integer names setting and variable."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        check_environment(schema, cls._env_var_prefix)
+        return parse_environment_config(schema, cls._env_var_prefix)
 
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:

@@ -29,9 +29,7 @@ def error_fields(body: bytes) -> tuple[str | None, str | None]:
     )
 
 
-def rejection_message(
-    exc: ApiError, *, grant_type: str, token_source: str | None, secrets: list[str]
-) -> str:
+def rejection_message(exc: ApiError, *, grant_type: str, token_source: str | None, secrets: list[str]) -> str:
     """One line: what the endpoint answered, what it means and what to do."""
     code, description = error_fields(exc.body)
     said = f" ({' '.join(redact(description, secrets).split())[:_DESCRIPTION_CHARS]})" if description else ""
@@ -50,8 +48,10 @@ def rejection_message(
             f"{exc}: the token endpoint rejected the credentials: invalid_grant{said}, "
             f"the refresh token was refused; it came from {source}; {advice}"
         )
-    fields = "client_id, client_secret, refresh_token" if grant_type == "refresh_token" else (
-        "client_id, client_secret"
+    fields = (
+        "client_id, client_secret, refresh_token"
+        if grant_type == "refresh_token"
+        else ("client_id, client_secret")
     )
     named = f": {code}{said}" if code else said
     return f"{exc}: the token endpoint rejected the credentials ({fields}){named}"
