@@ -20,6 +20,9 @@ Kind = t.Literal[
     "wrong_type",
 ]
 
+RECORD_KINDS = frozenset({"drop_field", "wrong_type"})
+"""Faults that change the records of an answer; several may apply to one request."""
+
 
 @dataclass
 class Fault:
@@ -32,7 +35,8 @@ class Fault:
     expire (access tokens expire now: this request gets 401, a refresh works),
     stall (send half the body, then wait `delay_ms` before the rest),
     drop_field (every `every`-th record of the answer loses `field`),
-    wrong_type (every `every`-th record's `field` becomes an object).
+    wrong_type (every `every`-th record's `field` becomes an object); these two
+    apply together with any other fault.
     `after` lets that many matching requests through first.
     """
 
@@ -78,9 +82,20 @@ class FaultBook:
             self._faults.clear()
 
     def match(self, api: str, path: str) -> Fault | None:
-        """The first live fault for this request, counting it as used."""
+        """The first live fault for this request, counting it as used (record faults apart)."""
+        found = self._live(api, path, record_faults=False)
+        return found[0] if found else None
+
+    def record_faults(self, api: str, path: str) -> list[Fault]:
+        """Every live drop_field / wrong_type fault for this request: they all apply."""
+        return self._live(api, path, record_faults=True)
+
+    def _live(self, api: str, path: str, *, record_faults: bool) -> list[Fault]:
+        found = []
         with self._lock:
             for fault in self._faults:
+                if (fault.kind in RECORD_KINDS) != record_faults:
+                    continue
                 if fault.api not in (api, "*") or not re.search(fault.path, path):
                     continue
                 fault.seen += 1
@@ -88,8 +103,10 @@ class FaultBook:
                     continue
                 if fault.times != -1 and fault.seen > fault.after + fault.times:
                     continue
-                return fault
-        return None
+                found.append(fault)
+                if not record_faults:
+                    break
+        return found
 
 
 def mangle(body: t.Any, fault: Fault) -> None:
@@ -105,7 +122,7 @@ def mangle(body: t.Any, fault: Fault) -> None:
         return
     records = [item for item in body if isinstance(item, dict) and fault.field in item]
     for index, record in enumerate(records):
-        if index % max(fault.every, 1) == 0:
+        if index % max(fault.every, 1) == max(fault.every, 1) - 1:
             if fault.kind == "drop_field":
                 del record[fault.field]
             else:

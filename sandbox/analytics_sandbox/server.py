@@ -211,16 +211,18 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 self._send(401, {"error": "invalid_token"})
                 return
             answer = api.handle(path, dict(parse_qsl(query)))
-            if fault and fault.kind in ("drop_field", "wrong_type") and answer.status == 200:
+            mangling = sandbox.faults.record_faults(name, path) if answer.status == 200 else []
+            if mangling:
                 body = json.loads(json.dumps(answer.body))  # never touch the API's own data
-                mangle(body, fault)
+                for record_fault in mangling:
+                    mangle(body, record_fault)
                 self._send(answer.status, body)
                 return
             self._send(answer.status, answer.body)
 
         def _inject(self, fault: Fault, api: str) -> bool:
             """Apply a fault; True when the request is answered (or dropped) by it."""
-            if fault.kind in ("slow", "drop_field", "wrong_type"):  # the last two change records
+            if fault.kind == "slow":
                 time.sleep(fault.delay_ms / 1000)
                 return False
             if fault.kind == "stall":

@@ -14,8 +14,11 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.metrics import get_metrics_logger
 
 from tap_analytics_common.body import select_records
+from tap_analytics_common.client import url_path
+from tap_analytics_common.contract import Contract
 from tap_analytics_common.errors import ApiError, TapError
 from tap_analytics_common.fanout import Prefetcher, partition_key
 from tap_analytics_common.pagination import CursorPaginator
@@ -94,8 +97,19 @@ class AnalyticsStream(RESTStream[t.Any]):
         return {}
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
-        """Records at the document's data selector."""
-        return select_records(response, self.records_path)
+        """Records at the document's data selector that carry their primary key (the contract)."""
+        return self.contract.keep_keyed(select_records(response, self.records_path), url_path(response.url))
+
+    @functools.cached_property
+    def contract(self) -> Contract:
+        """The stream's schema contract, compiled once (see contract.py)."""
+        return Contract(
+            self.name,
+            self.schema,
+            key_fields=[key for key in self.primary_keys or () if key != self.parent_key],
+            schema_contract=self.config.get("schema_contract") or "evolve",
+            records_without_key=self.config.get("records_without_key") or "fail",
+        )
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """Records of one partition; a parent also starts fetching its children's ahead."""
@@ -217,13 +231,14 @@ class AnalyticsStream(RESTStream[t.Any]):
     # -- records ----------------------------------------------------------------
 
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        """Keep undeclared fields under `extra` and copy in the parent key."""
+        """Keep undeclared fields under `extra`, copy in the parent key, hold to the contract."""
         undeclared = [key for key in row if key not in self._declared or key == EXTRA_PROPERTY]
         if undeclared:
             row[EXTRA_PROPERTY] = {key: row.pop(key) for key in undeclared}
+            self.contract.note_undeclared(undeclared)
         if self.parent_key and context is not None:
             row[self.parent_key] = context[self.parent_key]
-        return row
+        return self.contract.conform(row)
 
     def get_child_context(self, record: dict[str, t.Any], context: Context | None) -> dict[str, t.Any]:
         """The parent's id for its child streams."""
@@ -289,6 +304,7 @@ class AnalyticsStream(RESTStream[t.Any]):
                 super()._write_activate_version_message(self._pending_version)
                 self._pending_version = None
             self.logger.info("Stream %s: finished, %d records read", self.name, self.records_read)
+            self.contract.report(self.logger, get_metrics_logger())
 
     @property
     def logger(self) -> logging.Logger:
