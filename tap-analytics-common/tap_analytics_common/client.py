@@ -12,6 +12,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from tap_analytics_common import interrupt
 from tap_analytics_common.errors import ApiError, AuthError
 from tap_analytics_common.origins import check_origin, origin
 from tap_analytics_common.retry import RETRY_STATUSES, RetryPolicy, asked_retry_after
@@ -73,7 +74,7 @@ class ApiClient:
         timeout: float,
         user_agent: str,
         max_in_flight: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interrupt.sleep,
         clock: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
         allowed_origins: Iterable[str] | None = None,
@@ -111,6 +112,7 @@ class ApiClient:
         authenticate: bool = True,
     ) -> requests.Response:
         """Send one request, retrying as the policy says; raise a one-line TapError."""
+        interrupt.check()  # after SIGTERM/SIGINT no new request starts
         if self.allowed_origins is not None:
             check_origin(url, self.allowed_origins, what)
         auth = self.auth if authenticate else None
