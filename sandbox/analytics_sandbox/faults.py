@@ -6,6 +6,7 @@ import dataclasses
 import re
 import threading
 import typing as t
+import zlib
 from dataclasses import dataclass
 
 Kind = t.Literal[
@@ -66,12 +67,58 @@ class Fault:
         return cls(**values)
 
 
+@dataclass
+class Flaky:
+    """A soak mix: `ratio`% of distinct URLs fail 1 to `times` times in a row, then answer.
+
+    Which URLs, how often and how (500/502/503/504, a dropped connection, now and then
+    a 429 with Retry-After) follows from a hash of the URL, so every run against a fresh
+    sandbox meets the same faults. `slow_ratio`% of URLs answer `slow_ms` late.
+    """
+
+    ratio: int = 50
+    times: int = 3
+    slow_ratio: int = 10
+    slow_ms: int = 200
+    retry_after: str = "1"
+    seed: int = 0
+    _seen: dict[str, int] = dataclasses.field(default_factory=dict, repr=False)
+
+    def _hash(self, *parts: object) -> int:
+        return zlib.crc32(":".join(map(str, (self.seed, *parts))).encode())
+
+    def action(self, url: str) -> tuple[str, int, str | None] | None:
+        """("slow", ms, None), ("status", code, Retry-After), ("drop", 0, None) or None."""
+        tries = self._seen.get(url, 0)
+        self._seen[url] = tries + 1
+        faulted = self._hash("fault", url) % 100 < self.ratio
+        failures = 1 + self._hash("times", url) % max(self.times, 1)
+        if faulted and tries < failures:
+            pick = self._hash("kind", url, tries) % 16
+            if pick == 0:
+                return ("status", 429, self.retry_after)
+            if pick < 4:
+                return ("drop", 0, None)
+            return ("status", (500, 502, 503, 504)[pick % 4], None)
+        if self._hash("slow", url) % 100 < self.slow_ratio:
+            return ("slow", self.slow_ms, None)
+        return None
+
+
 class FaultBook:
     """The faults in force; thread-safe, consulted once per data request."""
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self.flaky: dict[str, Flaky] = {}
+        """Per API (or "*"): the soak mix, consulted when no other fault answered."""
+
+    def flaky_action(self, api: str, url: str) -> tuple[str, int, str | None] | None:
+        """What the soak mix does to this request, if one is set for the API."""
+        with self._lock:
+            mix = self.flaky.get(api) or self.flaky.get("*")
+            return mix.action(f"{api} {url}") if mix else None
 
     def add(self, fault: Fault) -> None:
         with self._lock:

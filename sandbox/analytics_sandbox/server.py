@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from analytics_sandbox.apis import API_CLASSES
 from analytics_sandbox.auth import AuthSettings, TokenAuthority
-from analytics_sandbox.faults import Fault, FaultBook, mangle
+from analytics_sandbox.faults import Fault, FaultBook, Flaky, mangle
 
 if t.TYPE_CHECKING:
     from analytics_sandbox.apis.base import SandboxApi
@@ -34,7 +34,8 @@ class Sandbox:
     """Serves `/<letter>/…` for each API (their paths collide), plus `/_control/…` for tests.
 
     Control endpoints (JSON): GET /_control/<api>/counts, POST /_control/<api>/<action>,
-    POST /_control/faults (a Fault), DELETE /_control/faults, GET /_control/stats,
+    POST /_control/faults (a Fault), DELETE /_control/faults, POST /_control/flaky (a Flaky,
+    with "api"), GET /_control/stats,
     POST /_control/<api>/auth (expires_in, rotate_refresh_tokens), POST /_control/<api>/expire,
     POST /_control/<api>/revoke, POST /_control/latency {"ms": N}, GET /_control/in_flight.
     """
@@ -119,6 +120,10 @@ class Sandbox:
         if part == "faults":
             self.faults.clear() if method == "DELETE" else self.faults.add(Fault(**body))
             return {}
+        if part == "flaky":
+            api = body.pop("api", "*")
+            self.faults.flaky[api] = Flaky(**body)
+            return {}
         if part == "latency":
             self.latency_ms = int(body["ms"])
             return {}
@@ -199,6 +204,8 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             fault = sandbox.faults.match(name, path)
             if fault and self._inject(fault, name):
                 return
+            if not fault and self._flaky(name, f"{method} {path}?{query}"):
+                return
             if method == "POST" and path == api.token_path:
                 form = dict(parse_qsl(raw.decode()))
                 status, body = sandbox.auth[name].issue(form)
@@ -248,6 +255,23 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             elif fault.retry_after is not None:
                 headers["Retry-After"] = fault.retry_after
             self._send(fault.status, {"error": f"injected {fault.status}"}, headers)
+            return True
+
+        def _flaky(self, api: str, url: str) -> bool:
+            """Apply the soak mix; True when it answered (or dropped) the request."""
+            action = sandbox.faults.flaky_action(api, url)
+            if action is None:
+                return False
+            kind, value, retry_after = action
+            if kind == "slow":
+                time.sleep(value / 1000)
+                return False
+            if kind == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return True
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            self._send(value, {"error": f"injected {value}"}, headers)
             return True
 
         def _stall(self, delay_ms: int) -> None:
