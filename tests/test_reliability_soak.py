@@ -18,8 +18,8 @@ from tests.helpers import TapRun, assert_unique_keys, run_tap
 RUNS = 3
 
 
-def soak_run(api: str) -> tuple[TapRun, dict[str, int], int]:
-    """One run against a fresh sandbox with the mix; returns the run, the data's counts, faults met."""
+def soak_run(api: str) -> tuple[TapRun, dict[str, int], int, int]:
+    """One run against a fresh sandbox with the mix: the run, the data's counts, faults and 429s met."""
     box = Sandbox(port=0, apis=[api]).start()
     try:
         box.faults.flaky[api] = Flaky(ratio=50, times=3, slow_ratio=10, slow_ms=150)
@@ -34,7 +34,8 @@ def soak_run(api: str) -> tuple[TapRun, dict[str, int], int]:
         run = run_tap(f"tap-analytics-{api}", cfg, timeout=120)
         faulted = sum(1 for served in box.served if served.status >= 400 or served.status == 0)
         assert len(box.served) > 35  # both expiries fall inside the run
-        return run, box.apis[api].counts(), faulted
+        limited = sum(1 for served in box.served if served.status == 429)
+        return run, box.apis[api].counts(), faulted, limited
     finally:
         box.stop()
 
@@ -48,11 +49,14 @@ def canonical(run: TapRun) -> dict[str, list[str]]:
 @pytest.mark.parametrize("api", ["a", "b", "c", "d", "e"])
 def test_soak_runs_are_complete_and_identical(api):
     outputs = []
+    rate_limited = 0
     for _ in range(RUNS):
-        run, counts, faulted = soak_run(api)
+        run, counts, faulted, limited = soak_run(api)
+        rate_limited += limited
         assert run.returncode == 0, run.stderr[-3000:]
         assert faulted > 0  # the mix really hit this run
         assert run.counts() == {s: n for s, n in counts.items() if n}, run.counts()
         assert_unique_keys(run)
         outputs.append((canonical(run), run.of_type("STATE")[-1]["value"]))
     assert all(output == outputs[0] for output in outputs[1:])
+    assert rate_limited > 0  # 429s with Retry-After were part of the mix
