@@ -87,4 +87,4 @@ def test_without_the_token_file_a_rotated_token_is_lost_and_says_so(sandbox):
     cfg = config(sandbox)
     assert run_tap("tap-analytics-a", cfg).returncode == 0
     run = run_tap("tap-analytics-a", cfg)  # the configured token was rotated away
-    assert_clean_failure(run, mentions="rejected the credentials", secrets=secrets(cfg))
+    assert_clean_failure(run, mentions="invalid_grant", secrets=secrets(cfg))

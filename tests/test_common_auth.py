@@ -134,7 +134,7 @@ def test_rotated_refresh_token_is_persisted_owner_only(requests_mock, tmp_path):
     get(make(FakeTime(), "refresh_token", refresh_token_file=str(path)))
     assert json.loads(path.read_text())["refresh_token"] == "rt-1"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert [p.name for p in path.parent.iterdir()] == ["a.json"]  # no temp file left behind
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.json", "a.json.lock"]  # no temp file
 
 
 def test_the_token_file_wins_on_the_next_run(requests_mock, tmp_path):

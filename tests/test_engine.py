@@ -14,7 +14,7 @@ import requests_mock as rm
 from analytics_sandbox import Sandbox
 from analytics_sandbox.faults import Fault
 from analytics_sandbox.limits import RateLimit
-from tap_analytics_common import OffsetPaging, PageNumberPaging
+from tap_analytics_common import AnalyticsStream, OffsetPaging, PageNumberPaging
 from tap_analytics_common import tap as tap_module
 from tap_analytics_common.engine import AHEAD_PER_WORKER, Engine
 from tap_analytics_e.tap import TapAnalyticsE
@@ -202,7 +202,7 @@ def test_a_stop_ends_every_thread_and_starts_no_request(monkeypatch):
     with Sandbox(port=0, latency_ms=100, apis=["e"]).start() as box:
         tap = TapAnalyticsE(config=box.tap_config("e") | {"max_concurrent_requests": 4, "page_size": 5})
         tap.begin_sync()
-        stream = tap.streams["blocks"]
+        stream = t.cast("AnalyticsStream", tap.streams["blocks"])
         partitions = tap.engine.records(stream, None)
         assert next(iter(partitions))["id"]
         partitions.close()

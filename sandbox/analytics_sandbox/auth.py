@@ -42,14 +42,17 @@ class TokenAuthority:
         with self._lock:
             self.token_requests += 1
             if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-                return 401, {"error": "invalid_client"}
+                return 401, {"error": "invalid_client", "error_description": "unknown client or wrong secret"}
             if form.get("grant_type") != self.grant:
                 return 400, {"error": "unsupported_grant_type"}
             body: dict[str, t.Any] = {"token_type": "Bearer", "expires_in": self.settings.expires_in}
             if self.grant == "refresh_token":
                 given = form.get("refresh_token", "")
                 if given not in self._refresh:
-                    return 400, {"error": "invalid_grant"}
+                    return 400, {
+                        "error": "invalid_grant",
+                        "error_description": f"refresh token {given} is invalid, expired or already used",
+                    }
                 if self.settings.rotate_refresh_tokens:
                     self._refresh.discard(given)
                     rotated = f"rt-{next(_ids)}-{int(time.time())}"

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from analytics_sandbox.apis import API_CLASSES
 from analytics_sandbox.auth import AuthSettings, TokenAuthority
-from analytics_sandbox.faults import Fault, FaultBook
+from analytics_sandbox.faults import Fault, FaultBook, Flaky, mangle
 from analytics_sandbox.limits import RateLimit, RateLimiter
 
 if t.TYPE_CHECKING:
@@ -35,7 +35,8 @@ class Sandbox:
     """Serves `/<letter>/…` for each API (their paths collide), plus `/_control/…` for tests.
 
     Control endpoints (JSON): GET /_control/<api>/counts, POST /_control/<api>/<action>,
-    POST /_control/faults (a Fault), DELETE /_control/faults, GET /_control/stats,
+    POST /_control/faults (a Fault), DELETE /_control/faults, POST /_control/flaky (a Flaky,
+    with "api"), GET /_control/stats,
     POST /_control/<api>/auth (expires_in, rotate_refresh_tokens), POST /_control/<api>/expire,
     POST /_control/<api>/revoke, POST /_control/latency {"ms": N}, GET /_control/in_flight,
     POST /_control/rate_limit (a RateLimit), DELETE /_control/rate_limit,
@@ -141,6 +142,10 @@ class Sandbox:
         if part == "faults":
             self.faults.clear() if method == "DELETE" else self.faults.add(Fault(**body))
             return {}
+        if part == "flaky":
+            api = body.pop("api", "*")
+            self.faults.flaky[api] = Flaky(**body)
+            return {}
         if part == "latency":
             self.latency_ms = int(body["ms"])
             return {}
@@ -228,6 +233,8 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             fault = sandbox.faults.match(name, path, query)
             if fault and self._inject(fault, name):
                 return
+            if not fault and self._flaky(name, f"{method} {path}?{query}"):
+                return
             if method == "POST" and path == api.token_path:
                 form = dict(parse_qsl(raw.decode()))
                 status, body = sandbox.auth[name].issue(form)
@@ -244,22 +251,36 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             if not sandbox.auth[name].allows(self.headers.get("Authorization")):
                 self._send(401, {"error": "invalid_token"}, limit_headers)
                 return
+            self._answer_data(name, path, query, limit_headers)
+
+        def _answer_data(self, name: str, path: str, query: str, headers: dict[str, str]) -> None:
+            """The API's answer to an authorised GET: from the cache, or made (and mangled by faults)."""
             cache = sandbox.cache
             key = (name, self.path)
             if cache is not None and key in cache:
-                self._send_raw(200, cache[key], limit_headers)
+                self._send_raw(200, cache[key], headers)
                 return
-            answer = api.handle(path, dict(parse_qsl(query)))
+            answer = sandbox.apis[name].handle(path, dict(parse_qsl(query)))
+            mangling = sandbox.faults.record_faults(name, path, query) if answer.status == 200 else []
+            if mangling:
+                body = json.loads(json.dumps(answer.body))  # never touch the API's own data
+                for record_fault in mangling:
+                    mangle(body, record_fault)
+                self._send(answer.status, body, headers)
+                return
             payload = json.dumps(answer.body, ensure_ascii=False).encode()
             if cache is not None and answer.status == 200:
                 cache[key] = payload
-            self._send_raw(answer.status, payload, limit_headers)
+            self._send_raw(answer.status, payload, headers)
 
         def _inject(self, fault: Fault, api: str) -> bool:
             """Apply a fault; True when the request is answered (or dropped) by it."""
             if fault.kind == "slow":
                 time.sleep(fault.delay_ms / 1000)
                 return False
+            if fault.kind == "stall":
+                self._stall(fault.delay_ms)
+                return True
             if fault.kind == "drop":
                 self.close_connection = True
                 self.connection.close()
@@ -281,6 +302,36 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 headers["Retry-After"] = fault.retry_after
             self._send(fault.status, {"error": f"injected {fault.status}"}, headers)
             return True
+
+        def _flaky(self, api: str, url: str) -> bool:
+            """Apply the soak mix; True when it answered (or dropped) the request."""
+            action = sandbox.faults.flaky_action(api, url)
+            if action is None:
+                return False
+            kind, value, retry_after = action
+            if kind == "slow":
+                time.sleep(value / 1000)
+                return False
+            if kind == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return True
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            self._send(value, {"error": f"injected {value}"}, headers)
+            return True
+
+        def _stall(self, delay_ms: int) -> None:
+            """Headers and half the body, then silence: the body never completes."""
+            payload = b'{"data": [' + b" " * 64 + b"]}"
+            self.status = 200
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            time.sleep(delay_ms / 1000)
+            self.close_connection = True
 
         def _send(self, status: int, body: t.Any, headers: dict[str, str] | None = None) -> None:
             self._send_raw(status, json.dumps(body, ensure_ascii=False).encode(), headers)

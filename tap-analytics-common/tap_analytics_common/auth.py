@@ -8,7 +8,8 @@ import typing as t
 
 from singer_sdk.authenticators import OAuthAuthenticator
 
-from tap_analytics_common.errors import ApiError, AuthError, ResponseError
+from tap_analytics_common.errors import ApiError, AuthError, ResponseError, TapError
+from tap_analytics_common.token_errors import rejection_message
 
 if t.TYPE_CHECKING:
     import requests
@@ -49,7 +50,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         self.token_requests = 0
         self._expires_at: float | None = None
         self._lock = threading.Lock()
-        self._rejected: AuthError | None = None
+        self._rejected: TapError | None = None
 
     @property
     def oauth_request_body(self) -> dict[str, t.Any]:
@@ -96,6 +97,17 @@ class OAuth2Authenticator(OAuthAuthenticator):
             self._fetch_token()
 
     def _fetch_token(self) -> None:
+        if self.token_file is None or self.grant_type != "refresh_token":
+            self._request_token()
+            return
+        with self.token_file.locked():
+            # Another run may have spent our refresh token while we waited: take its successor.
+            newest = self.token_file.load(self._configured_refresh_token)
+            if newest:
+                self.refresh_token = newest
+            self._request_token()
+
+    def _request_token(self) -> None:
         if self.client is None:
             msg = "OAuth2Authenticator needs its ApiClient before the first request"
             raise RuntimeError(msg)
@@ -111,8 +123,12 @@ class OAuth2Authenticator(OAuthAuthenticator):
             )
         except ApiError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
-                msg = f"{exc}: the token endpoint rejected the credentials (client_id, client_secret"
-                msg += ", refresh_token)" if self.grant_type == "refresh_token" else ")"
+                msg = rejection_message(
+                    exc,
+                    grant_type=self.grant_type,
+                    token_source=self._token_source(),
+                    secrets=[self.client_secret or "", self.refresh_token or ""],
+                )
                 # Other threads must not ask again: repeated bad logins can lock an account.
                 self._rejected = AuthError(msg)
                 raise self._rejected from None
@@ -122,7 +138,9 @@ class OAuth2Authenticator(OAuthAuthenticator):
             self.access_token = str(body["access_token"])
         except (ValueError, KeyError, TypeError):
             msg = "token endpoint: the response carries no access_token"
-            raise ResponseError(msg) from None
+            # Asking again gets the same answer: one token request, not one per thread.
+            self._rejected = ResponseError(msg)
+            raise self._rejected from None
         expires_in = body.get("expires_in")
         self.expires_in = int(expires_in) if expires_in else None
         self._expires_at = (
@@ -135,6 +153,14 @@ class OAuth2Authenticator(OAuthAuthenticator):
             self.refresh_token = str(rotated)
             if self.token_file:
                 self.token_file.save(self.refresh_token, self._configured_refresh_token)
+
+    def _token_source(self) -> str | None:
+        """Where the refresh token in use came from, for the message when it is rejected."""
+        if self.grant_type != "refresh_token":
+            return None
+        if self.token_file and self.refresh_token != self._configured_refresh_token:
+            return f"refresh_token_file {self.token_file.path}"
+        return "the refresh_token setting"
 
 
 class StaticBearerAuthenticator:

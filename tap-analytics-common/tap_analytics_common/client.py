@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -9,14 +10,17 @@ import typing as t
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
+from tap_analytics_common import interrupt
 from tap_analytics_common.budget import RequestBudget
 from tap_analytics_common.errors import ApiError, AuthError, TapError
-from tap_analytics_common.retry import RETRY_STATUSES, RetryPolicy
+from tap_analytics_common.origins import check_origin, origin
+from tap_analytics_common.retry import RETRY_STATUSES, RetryPolicy, asked_retry_after
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 _TRANSIENT = (
     requests.exceptions.Timeout,
@@ -24,6 +28,22 @@ _TRANSIENT = (
     requests.exceptions.ChunkedEncodingError,
     ConnectionResetError,
 )
+_ERROR_BODY_BYTES = 4096
+
+
+def describe_failure(exc: BaseException, timeout: float) -> str:
+    """A failed try in words: a body that stalls mid-response is a read timeout too.
+
+    requests reports a read that times out while the body streams in as a
+    ConnectionError wrapping urllib3's ReadTimeoutError; say what it is.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connect timed out after {timeout:g}s (ConnectTimeout)"
+    if isinstance(exc, requests.exceptions.Timeout) or any(
+        isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args
+    ):
+        return f"read timed out after {timeout:g}s (ReadTimeout)"
+    return f"connection failed ({type(exc).__name__})"
 
 
 class RefreshingAuth(t.Protocol):
@@ -61,13 +81,18 @@ class ApiClient:
         sleep: Callable[[float], t.Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
+        allowed_origins: Iterable[str] | None = None,
     ) -> None:
         self.auth = auth
+        self.allowed_origins = (
+            None if allowed_origins is None else frozenset(origin(url) for url in allowed_origins)
+        )
+        """Where requests may go (base_url's and token_url's origins); None: anywhere."""
         self.policy = policy
         self.timeout = timeout
         self.max_in_flight = max(1, max_in_flight)
         self.stopped = threading.Event()
-        self.sleep = sleep or self.stopped.wait  # a stop cuts every wait short
+        self.sleep = sleep or self._wait
         self.clock = clock
         self.logger = logger or logging.getLogger("tap_analytics_common")
         self.budget = RequestBudget(per_minute=max_requests_per_minute, logger=self.logger, clock=clock)
@@ -81,6 +106,8 @@ class ApiClient:
         self._pause_lock = threading.Lock()
         self._paused_until = 0.0
         self._settings: dict[str, dict[str, t.Any]] = {}
+        self._errors = threading.local()
+        self._holding = threading.local()
 
     def request(
         self,
@@ -93,14 +120,15 @@ class ApiClient:
         authenticate: bool = True,
     ) -> requests.Response:
         """Send one request, retrying as the policy says; raise a one-line TapError."""
+        interrupt.check()  # after SIGTERM/SIGINT no new request starts
+        if self.allowed_origins is not None:
+            check_origin(url, self.allowed_origins, what)
         auth = self.auth if authenticate else None
         refreshed = False
         retry = 0
         while True:
-            prepared = self.session.prepare_request(
-                requests.Request(method, url, params=params, data=data, auth=auth),
-            )
-            problem, retry_after, status = self._send(prepared)
+            request = requests.Request(method, url, params=params, data=data, auth=auth)
+            problem, retry_after, status, prepared = self._send(request)
             if isinstance(problem, requests.Response):
                 return problem
             if status == 401 and auth is not None:
@@ -115,7 +143,7 @@ class ApiClient:
                 continue
             if status is not None and status not in RETRY_STATUSES:
                 msg = f"{what}: {method} {url_path(url)} answered {problem}"
-                raise ApiError(msg, status)
+                raise ApiError(msg, status, getattr(self._errors, "body", b""))
             retry += 1
             if retry > self.policy.max_retries:
                 msg = (
@@ -126,6 +154,16 @@ class ApiClient:
             delay = self.policy.wait(retry, retry_after)
             if status == 429:
                 self._pause(delay)
+            asked = asked_retry_after(retry_after)
+            if asked is not None and asked > delay:
+                self.logger.warning(
+                    "%s: %s %s asked to wait %.0fs (Retry-After); waiting %.0fs, the cap",
+                    what,
+                    method,
+                    url_path(url),
+                    asked,
+                    delay,
+                )
             self.logger.warning(
                 "%s: %s %s gave %s; retry %d of %d in %.1fs",
                 what,
@@ -139,13 +177,18 @@ class ApiClient:
             self.sleep(delay)
 
     def _send(
-        self, prepared: requests.PreparedRequest
-    ) -> tuple[requests.Response | str, str | None, int | None]:
-        """One try: the response when it succeeded, else (problem, Retry-After, status)."""
-        settings = self._environment_settings(prepared.url or "")
+        self, request: requests.Request
+    ) -> tuple[requests.Response | str, str | None, int | None, requests.PreparedRequest]:
+        """One try: the response when it succeeded, else (problem, Retry-After, status).
+
+        The request is prepared (its token set) only once it may leave: a token that
+        expires during a pause is not sent.
+        """
+        settings = self._environment_settings(request.url or "")
         try:
-            with self._slots:
+            with self._slot():
                 self._wait_for_budget()  # checked last, so no request leaves during a pause
+                prepared = self.session.prepare_request(request)  # may fetch a token, in this slot
                 self._count_in_flight(+1)
                 try:
                     response = self.session.send(prepared, timeout=self.timeout, **settings)
@@ -153,12 +196,12 @@ class ApiClient:
                     others = self._count_in_flight(-1)  # not yet counted in what the API says is left
                 self.budget.observe(response.headers, others)
         except _TRANSIENT as exc:
-            kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
-            return f"{kind} ({type(exc).__name__})", None, None
+            return describe_failure(exc, self.timeout), None, None, prepared
         if response.status_code < 400:
-            return response, None, None
+            return response, None, None, prepared
+        self._errors.body = response.content[:_ERROR_BODY_BYTES]  # for ApiError.body
         problem = f"{response.status_code} {response.reason or ''}".strip()
-        return problem, response.headers.get("Retry-After"), response.status_code
+        return problem, response.headers.get("Retry-After"), response.status_code, prepared
 
     def _environment_settings(self, url: str) -> dict[str, t.Any]:
         """Proxies and CA bundle from the environment, as Session.request reads them.
@@ -171,6 +214,20 @@ class ApiClient:
         if key not in self._settings:
             self._settings[key] = dict(self.session.merge_environment_settings(key, {}, None, None, None))
         return self._settings[key]
+
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        """One of the `max_in_flight` slots; a token request made while preparing a data
+        request runs in that request's slot (taking a second could wait forever)."""
+        if getattr(self._holding, "slot", False):
+            yield
+            return
+        with self._slots:
+            self._holding.slot = True
+            try:
+                yield
+            finally:
+                self._holding.slot = False
 
     def _pause(self, seconds: float) -> None:
         with self._pause_lock:
@@ -186,9 +243,18 @@ class ApiClient:
         """Start no more requests, and cut short every wait (retries, pauses, budget)."""
         self.stopped.set()
 
+    def _wait(self, seconds: float) -> None:
+        """Sleep, cut short by a stop of the run or a signal (which raises Interrupted)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stopped.wait(min(left, 0.1)):
+                return
+            interrupt.check()
+
     def _wait_for_budget(self) -> None:
         """Wait out a 429 pause, then for the request budget to allow a start."""
         while True:
+            interrupt.check()
             if self.stopped.is_set():
                 msg = "the run was stopped before this request"
                 raise TapError(msg)

@@ -34,7 +34,7 @@ from tap_analytics_common.errors import TapError
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Generator, Mapping
 
     import requests
 
@@ -169,7 +169,9 @@ class Engine:
             self._ensure_workers()
             self._cond.notify_all()
 
-    def records(self, stream: PagedStream, context: Mapping[str, t.Any] | None) -> Iterator[Record]:
+    def records(
+        self, stream: PagedStream, context: Mapping[str, t.Any] | None
+    ) -> Generator[Record, None, None]:
         """The partition's records in order; an error where a sequential run meets it."""
         with self._cond:
             part = self._claim(stream, context)

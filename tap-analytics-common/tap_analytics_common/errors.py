@@ -22,9 +22,11 @@ class AuthError(TapError):
 class ApiError(TapError):
     """The API answered with an error status, or retries ran out."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, body: bytes = b"") -> None:
         super().__init__(message)
         self.status = status
+        self.body = body
+        """The start of the error response's body, for callers that read its error code."""
 
 
 class ResponseError(TapError):

@@ -1,16 +1,21 @@
-"""Singer output: RECORD lines buffered, every other message written at once.
+"""Singer output: whole lines only, RECORD lines buffered, every other message written at once.
 
 singer-sdk flushes stdout after every message. Each flush is a system call that
 hands the GIL to the engine's threads, and the main thread then waits to get it back:
 at 100,000 records that cost more than the records themselves. Records are gathered
 here instead and written in blocks; SCHEMA, STATE and ACTIVATE_VERSION are written at
-once (a target checkpoints on them), and so is everything gathered whenever the SDK
-would wait for a page, at the end of a sync, and at exit, so nothing read is held back.
+once with everything before them (a target checkpoints on STATE, which so covers only
+records written in full), and so is everything gathered whenever the SDK would wait
+for a page, at the end of a sync, and at exit.
+
+After each whole message the writer checks for a signal (interrupt.py); a target that
+stops reading (EPIPE) becomes `TargetGone`.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import sys
 import threading
 import typing as t
@@ -18,6 +23,8 @@ import typing as t
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.base import SingerMessageType
 from typing_extensions import override
+
+from tap_analytics_common.interrupt import STOP, TargetGone, check
 
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.messages import Message
@@ -32,13 +39,40 @@ _lock = threading.Lock()
 def flush() -> None:
     """Write every gathered line, whole, and flush stdout."""
     with _lock:
-        if _pending:
-            sys.stdout.buffer.write(_pending)
+        try:
+            if _pending:
+                _write_whole(memoryview(_pending))
+                _pending.clear()
+            sys.stdout.flush()
+        except BrokenPipeError:
             _pending.clear()
-    sys.stdout.flush()
+            raise TargetGone from None
 
 
-atexit.register(flush)
+def _write_whole(data: memoryview) -> None:
+    """Write `data` in full; once a signal came, only up to the end of the line under way.
+
+    A signal makes a blocked write return after part of it, and Python's buffered
+    writer then reports how much it wrote instead of writing the rest.
+    """
+    out = sys.stdout.buffer
+    with data:
+        while data:
+            data = data[out.write(data) or 0 :]
+            if data and STOP.is_set():
+                end = data.tobytes().find(b"\n") + 1  # the rest is dropped: no STATE covers it
+                data = data[:end]
+                while data:
+                    data = data[out.write(data) or 0 :]
+                return
+
+
+def _flush_at_exit() -> None:
+    with contextlib.suppress(TargetGone, OSError, ValueError):
+        flush()
+
+
+atexit.register(_flush_at_exit)
 
 
 class BufferedWriter(MsgSpecWriter):
@@ -49,3 +83,4 @@ class BufferedWriter(MsgSpecWriter):
         _pending.extend(self.format_message(message))
         if message.type != SingerMessageType.RECORD or len(_pending) >= BLOCK:
             flush()
+        check()  # a signal ends the run here, after a whole line

@@ -12,7 +12,13 @@ RETRY_AFTER_CAP = 120.0
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date, capped."""
+    asked = asked_retry_after(value, now)
+    return None if asked is None else min(asked, RETRY_AFTER_CAP)
+
+
+def asked_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for, before the cap (logged when capped)."""
     if not value:
         return None
     value = value.strip()
@@ -24,7 +30,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         except (TypeError, ValueError, IndexError):
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+    return max(seconds, 0.0)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,24 @@ def common_settings(base_url: str) -> list[th.Property[t.Any]]:
             "deleted at the source.",
         ),
         th.Property(
+            "schema_contract",
+            th.StringType,
+            default="evolve",
+            allowed_values=["evolve", "freeze"],
+            title="Schema contract",
+            description="evolve: a value whose type breaks the schema moves into `extra` under its "
+            "field name, the field null where allowed; freeze: fail at the first violation.",
+        ),
+        th.Property(
+            "records_without_key",
+            th.StringType,
+            default="fail",
+            allowed_values=["fail", "skip"],
+            title="Records without key",
+            description="fail: a record without its primary key (or with a key of the wrong type) "
+            "ends the run; skip: such records are dropped, warned about and counted.",
+        ),
+        th.Property(
             "backoff_factor",
             th.IntegerType(minimum=0),
             default=2,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import typing as t
 from urllib.parse import quote
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.metrics import get_metrics_logger
 from typing_extensions import override
 
 from tap_analytics_common.body import select_records
+from tap_analytics_common.client import url_path
+from tap_analytics_common.contract import Contract
 from tap_analytics_common.errors import ApiError, TapError
 from tap_analytics_common.paginators import (
     CursorPaging,
@@ -128,8 +132,19 @@ class AnalyticsStream(SdkStream):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
-        """Records at the document's data selector."""
-        return select_records(response, self.records_path)
+        """Records at the document's data selector that carry their primary key (the contract)."""
+        return self.contract.keep_keyed(select_records(response, self.records_path), url_path(response.url))
+
+    @functools.cached_property
+    def contract(self) -> Contract:
+        """The stream's schema contract, compiled once (see contract.py)."""
+        return Contract(
+            self.name,
+            self.schema,
+            key_fields=[key for key in self.primary_keys or () if key != self.parent_key],
+            schema_contract=self.config.get("schema_contract") or "evolve",
+            records_without_key=self.config.get("records_without_key") or "fail",
+        )
 
     def active_children(self) -> list[AnalyticsStream]:
         """Child streams the SDK will sync for each record of this one."""
@@ -158,13 +173,14 @@ class AnalyticsStream(SdkStream):
 
     @override
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        """Keep undeclared fields under `extra` and copy in the parent key."""
+        """Keep undeclared fields under `extra`, copy in the parent key, hold to the contract."""
         undeclared = [key for key in row if key not in self._declared or key == EXTRA_PROPERTY]
         if undeclared:
             row[EXTRA_PROPERTY] = {key: row.pop(key) for key in undeclared}
+            self.contract.note_undeclared(undeclared)
         if self.parent_key and context is not None:
             row[self.parent_key] = context[self.parent_key]
-        return row
+        return self.contract.conform(row)
 
     @override
     def get_child_context(self, record: dict[str, t.Any], context: Context | None) -> dict[str, t.Any]:
@@ -187,6 +203,7 @@ class AnalyticsStream(SdkStream):
     @override
     def stream_finished(self) -> None:
         self.logger.info("Stream %s: finished, %d records read", self.name, self.records_read)
+        self.contract.report(self.logger, get_metrics_logger())
 
     @property
     @override

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
+import os
 import sys
 import typing as t
 from functools import cached_property
 
+from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
 from typing_extensions import override
 
 from tap_analytics_common.auth import OAuth2Authenticator
 from tap_analytics_common.client import ApiClient, RefreshingAuth
+from tap_analytics_common.config_checks import check_environment, warn_cleartext, warn_unknown_settings
 from tap_analytics_common.engine import Engine
 from tap_analytics_common.errors import ConfigError, one_line, redact
+from tap_analytics_common.interrupt import Interrupted, TargetGone, check, install
 from tap_analytics_common.output import BufferedWriter, flush
 from tap_analytics_common.retry import RetryPolicy
 from tap_analytics_common.sdk import SdkTap
@@ -49,6 +56,10 @@ class AnalyticsTap(SdkTap):
         self._engine: Engine | None = None
         super().__init__(*args, **kwargs)
         _SECRETS.extend(self.secret_values(self.config))
+        known = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(known)
+        warn_unknown_settings(self.config, known.get("properties", {}), self.logger)
+        warn_cleartext(self.config, self.logger)
 
     def make_auth(self) -> RefreshingAuth | None:
         """The tap's authenticator; None for an API without auth."""
@@ -66,6 +77,11 @@ class AnalyticsTap(SdkTap):
             token_file=RefreshTokenFile(token_file) if token_file else None,
         )
 
+    @override
+    def _setup_signal_handlers(self) -> None:
+        """Ours instead of the SDK's, which writes STATE inside the handler and exits 0."""
+        install()
+
     @cached_property
     def client(self) -> ApiClient:
         """The run's one client: every stream and thread shares it and its token."""
@@ -81,6 +97,7 @@ class AnalyticsTap(SdkTap):
             max_in_flight=int(self.config.get("max_concurrent_requests", 4)),
             max_requests_per_minute=self.config.get("max_requests_per_minute"),
             logger=self.logger,
+            allowed_origins=[u for u in (self.config.get("base_url"), self.config.get("token_url")) if u],
         )
         if isinstance(auth, OAuth2Authenticator):
             auth.client = client
@@ -90,13 +107,13 @@ class AnalyticsTap(SdkTap):
     def engine(self) -> Engine:
         """The run's request engine (made on first use outside a full sync, e.g. a dry run)."""
         if self._engine is None:
-            self._engine = Engine(workers=self.client.max_in_flight, on_wait=flush)
+            self._engine = Engine(workers=self.client.max_in_flight, on_wait=_between_pages)
         return self._engine
 
     @override
     def begin_sync(self) -> None:
         """Start reading every selected partition ahead of the SDK."""
-        self._engine = Engine(workers=self.client.max_in_flight, on_wait=flush)
+        self._engine = Engine(workers=self.client.max_in_flight, on_wait=_between_pages)
         self._engine.start(self._top_level_partitions())
 
     @override
@@ -124,6 +141,14 @@ class AnalyticsTap(SdkTap):
         props = cls.config_jsonschema.get("properties", {})
         return [str(config[k]) for k, v in props.items() if v.get("secret") and config.get(k)]
 
+    @classproperty
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
+        """Settings from the environment; an unparseable integer names setting and variable."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        check_environment(schema, cls._env_var_prefix)
+        return parse_environment_config(schema, cls._env_var_prefix)
+
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
         """Run, turning the SDK's multi-line config errors into one of ours."""
@@ -145,9 +170,29 @@ class AnalyticsTap(SdkTap):
         def main(*args: t.Any, **kwargs: t.Any) -> t.Any:
             try:
                 return run(*args, **kwargs)
+            except Interrupted as exc:
+                cls.logger.error("%s: stopped after the last whole message; the run is incomplete", exc)
+                _leave(exc.exit_code)
+            except TargetGone:
+                cls.logger.error("the target stopped reading")
+                _leave(1)
             except Exception as exc:  # noqa: BLE001 - every failure becomes one line
                 cls.logger.error("%s", redact(one_line(exc), _SECRETS))
                 sys.exit(1)
 
         command.main = main  # type: ignore[method-assign]
         return command
+
+
+def _between_pages() -> None:
+    """While the SDK waits for a page: hand the target what is buffered; stop on a signal."""
+    flush()
+    check()
+
+
+def _leave(code: int) -> t.NoReturn:
+    """Exit now, without waiting for threads still in a request, and without writing to stdout."""
+    sys.stderr.flush()
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+    os._exit(code)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import tempfile
+import typing as t
 from pathlib import Path
 
 logger = logging.getLogger("tap_analytics_common")
@@ -25,6 +28,23 @@ class RefreshTokenFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+
+    @contextlib.contextmanager
+    def locked(self) -> t.Iterator[None]:
+        """Hold an exclusive lock for a refresh-and-save, across processes.
+
+        A rotated refresh token is single-use: two runs sharing the file must not both
+        spend the same one. The lock lives on a sidecar file, because the token file
+        itself is replaced (renamed over) on every save.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def load(self, configured: str | None) -> str | None:
         """The refresh token to start with."""
