@@ -16,7 +16,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-API_DOCS = ROOT.parent / "shared" / "api-docs"
 
 
 @dataclass
@@ -280,9 +279,14 @@ def assert_final_state(run: TapRun, streams: t.Iterable[str]) -> dict[str, dict[
     return bookmarks
 
 
+def api_reference(tap: str) -> Path:
+    """The tap's API reference in the repository: what its API's publisher documents."""
+    return ROOT / tap / "API.md"
+
+
 def documented_fields(tap: str) -> dict[str, dict[str, str]]:
-    """Fields per resource from an API document's Schema section: {'Users': {'emailId': 'string'}}."""
-    text = (API_DOCS / f"{tap}.md").read_text().split("## Schema", 1)[1]
+    """Fields per resource from a tap's API reference: {'Users': {'emailId': 'string'}}."""
+    text = api_reference(tap).read_text().split("\n## Fields\n", 1)[1]
     found: dict[str, dict[str, str]] = {}
     for block in re.split(r"\n### ", text)[1:]:
         title = block.splitlines()[0].strip()

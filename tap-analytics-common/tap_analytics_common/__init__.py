@@ -1,4 +1,4 @@
-"""REST behaviour shared by the tap-analytics taps (DESIGN.md, "Behaviour shared by all taps")."""
+"""REST behaviour shared by the tap-analytics taps: auth, retries, pagination, errors, base tap and stream."""
 
 from tap_analytics_common.auth import OAuth2Authenticator, StaticBearerAuthenticator
 from tap_analytics_common.client import ApiClient

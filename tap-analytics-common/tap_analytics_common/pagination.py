@@ -1,4 +1,4 @@
-"""Paginators with stop rules that do not rely on luck (DESIGN.md, Pagination)."""
+"""Paginators with stop rules that do not rely on luck: an empty page, a total, a null or repeated cursor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Setting declarations shared by the taps (DESIGN.md, Settings): same names everywhere."""
+"""Setting declarations shared by the taps: the same name and meaning in every tap that has the setting."""
 
 from __future__ import annotations
 
