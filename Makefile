@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TAPS := $(wildcard tap-analytics-[a-e])
 PACKAGES := tap-analytics-common $(TAPS) sandbox
 
-.PHONY: setup demo test unit lint clean bench dist
+.PHONY: setup demo test unit lint clean bench dist generate
 
 setup: $(VENV)/.ready
 
@@ -37,6 +37,11 @@ unit: setup
 dist: setup
 	rm -rf dist
 	$(foreach p,$(PACKAGES),$(BIN)/python -m build --outdir dist ./$(p) &&) true
+
+# After changing a tap's settings: its README table, its plugin.yml and meltano.yml's extractors.
+generate: setup
+	$(BIN)/python scripts/plugin_definitions.py
+	$(BIN)/python scripts/readme_settings.py
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
