@@ -5,16 +5,16 @@ BIN := $(VENV)/bin
 TAPS := $(wildcard tap-analytics-[a-e])
 PACKAGES := tap-analytics-common $(TAPS) sandbox
 
-.PHONY: setup demo test lint clean bench
+.PHONY: setup demo test unit lint clean bench dist generate
 
 setup: $(VENV)/.ready
 
-$(VENV)/.ready: constraints.txt meltano.yml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+$(VENV)/.ready: constraints.txt meltano.yml VERSION $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt \
 		$(foreach p,$(PACKAGES),-e ./$(p)) \
-		meltano pytest requests-mock ruff mypy types-requests "psycopg[binary]" duckdb
+		meltano pytest requests-mock ruff mypy types-requests "psycopg[binary]" duckdb build
 	$(BIN)/meltano install
 	touch $@
 
@@ -29,8 +29,22 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest
 
+# The quick loop: every test that needs neither PostgreSQL nor Meltano.
+unit: setup
+	$(BIN)/python -m pytest -m "not postgres and not meltano"
+
+# A wheel and an sdist of every package into dist/ (the version is the root VERSION file).
+dist: setup
+	rm -rf dist
+	$(foreach p,$(PACKAGES),$(BIN)/python -m build --outdir dist ./$(p) &&) true
+
+# After changing a tap's settings: its README table, its plugin.yml and meltano.yml's extractors.
+generate: setup
+	$(BIN)/python scripts/plugin_definitions.py
+	$(BIN)/python scripts/readme_settings.py
+
 bench: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .meltano output
+	rm -rf $(VENV) .meltano output dist

@@ -9,11 +9,21 @@ from pathlib import Path
 import pytest
 
 from analytics_sandbox import Sandbox
-from tests.helpers import env_config
+from tests.helpers import env_config, session_sandbox, stop_session_sandbox
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_DSN = os.environ.get("TEST_PG_DSN", "host=127.0.0.1 port=5432 user=root dbname=postgres")
 TEST_DB = "tap_analytics_test"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stop_session_sandbox()
+
+
+@pytest.fixture(scope="session")
+def shared_sandbox() -> Sandbox:
+    """The session's read-only sandbox."""
+    return session_sandbox()
 
 
 @pytest.fixture

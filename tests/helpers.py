@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import os
 import re
@@ -14,9 +15,34 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analytics_sandbox import Sandbox
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-API_DOCS = ROOT.parent / "shared" / "api-docs"
+_SESSION: list[Sandbox] = []
+
+
+def session_sandbox() -> Sandbox:
+    """One sandbox for the whole session, for tests that only read from it (no faults, no data changes).
+
+    A function besides the `shared_sandbox` fixture: the SDK's test classes need a config at import time.
+    """
+    if not _SESSION:
+        _SESSION.append(Sandbox(port=0).start())
+    return _SESSION[0]
+
+
+@functools.cache
+def session_sync(tap: str) -> TapRun:
+    """One complete run of a tap against the session's sandbox, shared by every check that only reads it."""
+    run = run_tap(tap, session_sandbox().tap_config(tap.rsplit("-", 1)[1]))
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def stop_session_sandbox() -> None:
+    while _SESSION:
+        _SESSION.pop().stop()
 
 
 @dataclass
@@ -280,9 +306,14 @@ def assert_final_state(run: TapRun, streams: t.Iterable[str]) -> dict[str, dict[
     return bookmarks
 
 
+def api_reference(tap: str) -> Path:
+    """The tap's API reference in the repository: what its API's publisher documents."""
+    return ROOT / tap / "API.md"
+
+
 def documented_fields(tap: str) -> dict[str, dict[str, str]]:
-    """Fields per resource from an API document's Schema section: {'Users': {'emailId': 'string'}}."""
-    text = (API_DOCS / f"{tap}.md").read_text().split("## Schema", 1)[1]
+    """Fields per resource from a tap's API reference: {'Users': {'emailId': 'string'}}."""
+    text = api_reference(tap).read_text().split("\n## Fields\n", 1)[1]
     found: dict[str, dict[str, str]] = {}
     for block in re.split(r"\n### ", text)[1:]:
         title = block.splitlines()[0].strip()

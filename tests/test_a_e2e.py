@@ -7,12 +7,9 @@ import pytest
 from tap_analytics_a.tap import TapAnalyticsA
 from tests.helpers import (
     assert_second_load_upserts,
-    catalog_with,
-    discover,
     duckdb_counts,
     meltano_load,
     pg_counts,
-    run_tap,
 )
 
 TAP = "tap-analytics-a"
@@ -73,14 +70,3 @@ def test_the_embedded_default_loader_gets_the_same_counts(sandbox, meltano_env):
     meltano_load(TAP, "target-duckdb", env)
     expected = sandbox.apis["a"].counts()
     assert duckdb_counts(env["TARGET_DUCKDB_FILEPATH"], SCHEMA, expected) == expected
-
-
-def test_discover_then_catalog_with_a_deselected_stream(sandbox):
-    cfg = sandbox.tap_config("a")
-    catalog = catalog_with(discover(TAP, cfg), deselect=["trash"])
-    run = run_tap(TAP, cfg, catalog=catalog)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert [m for m in run.messages if m.get("stream") == "trash"] == []
-    expected = {k: v for k, v in sandbox.apis["a"].counts().items() if v and k != "trash"}
-    assert run.counts() == expected
-    assert not any("/trash" in key for key in sandbox.stats)

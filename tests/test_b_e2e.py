@@ -8,13 +8,10 @@ import pytest
 
 from tests.helpers import (
     assert_second_load_upserts,
-    catalog_with,
     control,
-    discover,
     duckdb_counts,
     meltano_load,
     pg_counts,
-    run_tap,
 )
 
 TAP = "tap-analytics-b"
@@ -73,18 +70,3 @@ def test_meltano_run_into_duckdb(sandbox, meltano_env):
         row = con.execute(f"select extra from {SCHEMA}.files where id = ?", [source["id"]]).fetchone()
     assert row is not None
     assert json.loads(row[0])["mimeType"] == source["mimeType"]
-
-
-def test_discover_then_catalog_with_a_deselected_stream(sandbox):
-    config = sandbox.tap_config("b")
-    catalog = discover(TAP, config)
-    assert {s["tap_stream_id"] for s in catalog["streams"]} == set(sandbox.apis["b"].counts())
-
-    run = run_tap(TAP, config, catalog=catalog_with(catalog, ["files"]))
-
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert [m for m in run.messages if m.get("stream") == "files"] == []
-    assert "files" not in json.dumps(run.of_type("STATE"))
-    assert "b GET /files" not in sandbox.stats
-    expected = {k: v for k, v in sandbox.apis["b"].counts().items() if v and k != "files"}
-    assert run.counts() == expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analytics_sandbox.auth import CLIENT_SECRET, REFRESH_TOKEN
-from tests.helpers import assert_clean_failure, assert_exactly_once, control, env_config, run_tap
+from tests.helpers import assert_clean_failure, assert_exactly_once, control, run_tap
 
 SECRETS = (CLIENT_SECRET, REFRESH_TOKEN)
 FAST = {"max_retries": 1, "backoff_factor": 0}
@@ -13,20 +13,6 @@ FAST = {"max_retries": 1, "backoff_factor": 0}
 
 def fault(sandbox, **spec) -> None:
     control(sandbox.url, "faults", {"api": "b", **spec})
-
-
-@pytest.mark.parametrize("missing", ["client_id", "client_secret", "refresh_token"])
-def test_missing_setting(sandbox, missing):
-    config = {k: v for k, v in sandbox.tap_config("b").items() if k != missing}
-    run = run_tap("tap-analytics-b", config)
-    assert_clean_failure(run, mentions=missing, secrets=SECRETS)
-    assert sandbox.stats == {}  # nothing was sent
-
-
-def test_missing_setting_from_the_environment(sandbox):
-    config = {k: v for k, v in sandbox.tap_config("b").items() if k != "refresh_token"}
-    run = run_tap("tap-analytics-b", None, env=env_config("tap-analytics-b", config))
-    assert_clean_failure(run, mentions="refresh_token", secrets=SECRETS)
 
 
 def test_invalid_page_size(sandbox):
@@ -49,30 +35,6 @@ def test_revoked_grant_mid_run_fails_cleanly(sandbox):
     control(sandbox.url, "b/revoke", {})
     run = run_tap("tap-analytics-b", sandbox.tap_config("b"))
     assert_clean_failure(run, mentions="rejected the credentials", secrets=SECRETS)
-
-
-def test_persistent_500(sandbox):
-    fault(sandbox, path="^/files$", status=500, times=-1)
-    run = run_tap("tap-analytics-b", sandbox.tap_config("b") | FAST)
-    line = assert_clean_failure(run, mentions="500", secrets=SECRETS)
-    assert "/files" in line
-    assert "after 2 tries" in line
-    assert sandbox.stats["b GET /files"] == 2
-
-
-def test_not_retryable_status_fails_at_once(sandbox):
-    fault(sandbox, path="^/members$", status=403, times=-1)
-    run = run_tap("tap-analytics-b", sandbox.tap_config("b") | FAST)
-    line = assert_clean_failure(run, mentions="403", secrets=SECRETS)
-    assert "stream members" in line
-    assert sandbox.stats["b GET /members"] == 1
-
-
-def test_broken_body(sandbox):
-    fault(sandbox, path="^/datasets$", kind="broken_body", times=-1)
-    run = run_tap("tap-analytics-b", sandbox.tap_config("b") | FAST)
-    line = assert_clean_failure(run, mentions="not valid JSON", secrets=SECRETS)
-    assert "/datasets" in line
 
 
 def test_wrong_base_url(sandbox):

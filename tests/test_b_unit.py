@@ -34,7 +34,7 @@ DOCUMENT_RESOURCES = [
     "workspaces",
     "workbooks",
 ]
-"""The resources of api-docs/tap-analytics-b.md, in its order."""
+"""The resources of the API reference (tap-analytics-b/API.md), in its order."""
 
 
 def make_tap(**settings: t.Any) -> TapAnalyticsB:
@@ -97,7 +97,7 @@ def test_defaults_are_the_documents():
     for secret in ("client_secret", "refresh_token"):
         assert props[secret].get("secret") is True
     assert {"client_id", "client_secret", "refresh_token"} <= set(TapAnalyticsB.config_jsonschema["required"])
-    assert "client_refresh_token" not in props  # DESIGN.md: the setting is refresh_token
+    assert "client_refresh_token" not in props  # the same setting name in every tap
 
 
 def test_streams_are_the_documents_resources():

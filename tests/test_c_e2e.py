@@ -8,8 +8,6 @@ import pytest
 
 from tests.helpers import (
     assert_second_load_upserts,
-    catalog_with,
-    discover,
     duckdb_counts,
     env_config,
     meltano,
@@ -95,17 +93,6 @@ def test_the_embedded_default_loader_gets_the_same_counts(sandbox, meltano_env):
     meltano_load(TAP, "target-duckdb", env)
     expected = sandbox.apis["c"].counts()
     assert duckdb_counts(env["TARGET_DUCKDB_FILEPATH"], SCHEMA, expected) == expected
-
-
-def test_discover_then_catalog_with_a_deselected_stream(sandbox):
-    cfg = sandbox.tap_config("c")
-    catalog = catalog_with(discover(TAP, cfg), deselect=["content", "org_members"])
-    run = run_tap(TAP, cfg, catalog=catalog)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert [m for m in run.messages if m.get("stream") in ("content", "org_members")] == []
-    expected = {k: v for k, v in sandbox.apis["c"].counts().items() if k not in ("content", "org_members")}
-    assert run.counts() == expected
-    assert not any(key.endswith(("/content", "/members")) for key in sandbox.stats)
 
 
 def test_standalone_space_ids_from_the_environment_as_meltano_passes_arrays(sandbox):

@@ -11,56 +11,13 @@ import pytest
 from tap_analytics_c.tap import TapAnalyticsC
 from tap_analytics_common import AuthError, ConfigError, PaginationError
 from tests.fixtures.inprocess import FakeTime, prepare, records, sync
-from tests.helpers import API_DOCS, catalog_with
+from tests.helpers import api_reference, catalog_with
 
 API = "https://api.example.com"
 TOKEN = "static-token-4711"
 CONFIG = {"access_token": TOKEN, "space_ids": ["sp-1", "sp-2"]}
-DOC = API_DOCS / "tap-analytics-c.md"
 SPACE_STREAMS = ("insights_traffic", "content")
 
-# The document's Schema section (checked against the document itself where it is at hand).
-DOCUMENTED = {
-    "users": (["displayName", "email", "id", "object", "photoURL", "urls"], "String, Object, Nullable"),
-    "organizations": (
-        [
-            "type",
-            "createdAt",
-            "defaultRole",
-            "emailDomains",
-            "id",
-            "inviteLinks",
-            "object",
-            "plan",
-            "title",
-            "urls",
-            "useCase",
-        ],
-        "String, Array, Boolean, Nullable",
-    ),
-    "insights_traffic": (["count", "timestamp"], "Number, String"),
-    "content": (
-        [
-            "type",
-            "cover",
-            "documentId",
-            "icon",
-            "id",
-            "kind",
-            "layout",
-            "pages",
-            "path",
-            "slug",
-            "title",
-            "urls",
-        ],
-        "String, Object, Array, Nullable",
-    ),
-    "org_members": (
-        ["disabled", "id", "joinedAt", "lastSeenAt", "object", "role", "spaces", "sso", "teams", "user"],
-        "Boolean, String, Number, Object, Nullable",
-    ),
-}
 TITLES = {
     "users": "Users",
     "organizations": "Organizations",
@@ -68,6 +25,22 @@ TITLES = {
     "content": "Content",
     "org_members": "Organization Members",
 }
+
+
+def documented() -> dict[str, tuple[list[str], str]]:
+    """Per stream, the fields and the resource's types from the API reference's Fields section."""
+    text = api_reference("tap-analytics-c").read_text().split("\n## Fields\n", 1)[1]
+    streams = {title: stream for stream, title in TITLES.items()}
+    found = {}
+    for block in re.split(r"\n### ", text)[1:]:
+        lines = block.splitlines()
+        fields = next(line for line in lines if line.startswith("- **Fields**:"))
+        types = next(line for line in lines if line.startswith("- **Types**:"))
+        found[streams[lines[0].strip()]] = (re.findall(r"`(\w+)`", fields), types.split(":", 1)[1].strip())
+    return found
+
+
+DOCUMENTED = documented()
 PARENT_KEYS = {"insights_traffic": "space_id", "content": "space_id", "org_members": "organization"}
 
 
@@ -378,14 +351,9 @@ JSON_TYPES = {
 }
 
 
-def test_the_field_lists_above_are_the_documents():
-    if not DOC.exists():
-        pytest.skip(f"{DOC} is not part of this checkout")
-    text = DOC.read_text().split("# Schema", 1)[1]
-    for stream, (fields, types) in DOCUMENTED.items():
-        block = text.split(f"### {TITLES[stream]}\n", 1)[1].split("###", 1)[0]
-        assert re.findall(r"`(\w+)`", block.split("**Types**")[0]) == fields, stream
-        assert block.split("**Types**:", 1)[1].strip().splitlines()[0] == types, stream
+def test_the_reference_documents_every_stream():
+    assert set(DOCUMENTED) == set(TITLES)
+    assert all(fields and types for fields, types in DOCUMENTED.values())
 
 
 @pytest.mark.parametrize("stream", list(DOCUMENTED))

@@ -12,14 +12,12 @@ from tap_analytics_d.streams import parse_timestamp
 from tap_analytics_d.tap import TapAnalyticsD
 from tests.helpers import (
     assert_second_load_upserts,
-    catalog_with,
     control,
     discover,
     duckdb_counts,
     meltano,
     meltano_load,
     pg_counts,
-    run_tap,
 )
 
 TAP = "tap-analytics-d"
@@ -117,17 +115,9 @@ def test_the_embedded_default_loader_gets_the_same_counts(sandbox, meltano_env):
     assert duckdb_counts(env["TARGET_DUCKDB_FILEPATH"], SCHEMA, expected) == expected
 
 
-def test_discover_then_catalog_with_a_deselected_stream(sandbox):
-    cfg = sandbox.tap_config("d")
-    catalog = discover(TAP, cfg)
+def test_discovery_offers_jobs_incrementally_on_last_updated_at(sandbox):
+    catalog = discover(TAP, sandbox.tap_config("d"))
     jobs = next(s for s in catalog["streams"] if s["tap_stream_id"] == "jobs")
     top = next(m["metadata"] for m in jobs["metadata"] if m["breadcrumb"] == [])
     assert top["valid-replication-keys"] == ["lastUpdatedAt"]
     assert (jobs["replication_method"], jobs["replication_key"]) == ("INCREMENTAL", "lastUpdatedAt")
-
-    run = run_tap(TAP, cfg, catalog=catalog_with(catalog, deselect=["workspaces"]))
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert [m for m in run.messages if m.get("stream") == "workspaces"] == []
-    expected = {k: v for k, v in sandbox.apis["d"].counts().items() if k != "workspaces"}
-    assert run.counts() == expected
-    assert not any("/v1/workspaces" in key for key in sandbox.stats)

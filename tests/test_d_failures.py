@@ -10,7 +10,6 @@ from analytics_sandbox.apis.d import CURSOR_PAGE
 from analytics_sandbox.faults import Fault
 from tests.helpers import (
     assert_clean_failure,
-    assert_credentials_rejected,
     assert_exactly_once,
     control,
     run_tap,
@@ -29,41 +28,11 @@ def secrets(cfg) -> list[str]:
     return [cfg["client_secret"]]
 
 
-def test_missing_setting_names_it(sandbox):
-    cfg = config(sandbox)
-    del cfg["client_id"]
-    run = run_tap("tap-analytics-d", cfg)
-    assert_clean_failure(run, mentions="client_id", secrets=secrets(cfg))
-
-
 def test_a_start_date_that_is_no_date_fails_before_any_request(sandbox):
     cfg = config(sandbox, start_date="last tuesday")
     run = run_tap("tap-analytics-d", cfg)
     assert_clean_failure(run, mentions="start_date", secrets=secrets(cfg))
     assert sandbox.stats == {}
-
-
-def test_wrong_client_secret(sandbox):
-    cfg = config(sandbox, client_secret="not-the-secret-123")
-    run = run_tap("tap-analytics-d", cfg)
-    assert_credentials_rejected(run, mentions="rejected the credentials", secrets=secrets(cfg))
-
-
-def test_persistent_500_names_status_stream_and_path(sandbox):
-    sandbox.faults.add(Fault(api="d", path="^/v1/jobs$", status=500, times=-1, after=1))
-    cfg = config(sandbox)
-    run = run_tap("tap-analytics-d", cfg)
-    line = assert_clean_failure(run, mentions="500", secrets=secrets(cfg))
-    assert "jobs" in line and "/v1/jobs" in line and "3 tries" in line
-
-
-def test_a_client_error_fails_at_once(sandbox):
-    sandbox.faults.add(Fault(api="d", path="^/v1/workspaces$", status=403, times=-1))
-    cfg = config(sandbox, max_retries=3)
-    run = run_tap("tap-analytics-d", cfg)
-    line = assert_clean_failure(run, mentions="403", secrets=secrets(cfg))
-    assert "workspaces" in line
-    assert sandbox.stats["d GET /v1/workspaces"] == 1
 
 
 @pytest.mark.parametrize(("path", "stream"), [("^/v1/connections$", "connections"), ("^/v1/jobs$", "jobs")])

@@ -9,13 +9,10 @@ import pytest
 from tap_analytics_common import EXTRA_PROPERTY
 from tests.helpers import (
     assert_second_load_upserts,
-    catalog_with,
     control,
-    discover,
     duckdb_counts,
     meltano_load,
     pg_counts,
-    run_tap,
 )
 
 TAP = "tap-analytics-e"
@@ -65,17 +62,3 @@ def test_meltano_run_into_duckdb(sandbox, meltano_env, tmp_path):
     expected = sandbox.apis["e"].counts()
     meltano_load(TAP, "target-duckdb", env)
     assert duckdb_counts(env["TARGET_DUCKDB_FILEPATH"], SCHEMA, expected) == expected
-
-
-def test_discover_then_catalog_with_a_deselected_stream(sandbox):
-    config = sandbox.tap_config("e")
-    catalog = discover(TAP, config)
-    assert {s["tap_stream_id"] for s in catalog["streams"]} == set(sandbox.apis["e"].counts())
-    assert control(sandbox.url, "stats", method="GET") == {}  # discovery sends no request
-
-    run = run_tap(TAP, config, catalog=catalog_with(catalog, ["pages"]))
-    assert run.returncode == 0, run.stderr[-2000:]
-    expected = {k: v for k, v in sandbox.apis["e"].counts().items() if k != "pages"}
-    assert run.counts() == expected
-    assert not [m for m in run.messages if m.get("stream") == "pages"]
-    assert "e GET /v1/pages" not in control(sandbox.url, "stats", method="GET")

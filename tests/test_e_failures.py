@@ -7,7 +7,7 @@ import typing as t
 import pytest
 
 from analytics_sandbox import Sandbox
-from tests.helpers import TapRun, assert_clean_failure, assert_exactly_once, control, env_config, run_tap
+from tests.helpers import TapRun, assert_clean_failure, assert_exactly_once, control, run_tap
 
 TAP = "tap-analytics-e"
 
@@ -32,58 +32,6 @@ def assert_every_record_once(run: TapRun, sandbox: Sandbox) -> None:
 
 
 # -- errors a user can act on ----------------------------------------------------------
-
-
-@pytest.mark.parametrize("missing", ["client_id", "client_secret"])
-def test_missing_setting(sandbox, missing):
-    config = config_for(sandbox)
-    del config[missing]
-    run = run_tap(TAP, config)
-    assert_clean_failure(run, mentions=missing, secrets=secrets_of(sandbox))
-
-
-def test_missing_setting_from_the_environment(sandbox):
-    config = config_for(sandbox)
-    del config["client_id"]
-    env = env_config(TAP, config)
-    run = run_tap(TAP, None, env=env)
-    assert_clean_failure(run, mentions="client_id", secrets=secrets_of(sandbox))
-
-
-def test_wrong_client_secret(sandbox):
-    wrong = "not-the-sandbox-secret"
-    run = run_tap(TAP, config_for(sandbox, client_secret=wrong))
-    line = assert_clean_failure(run, mentions="rejected the credentials", secrets=[wrong])
-    assert "401" in line
-
-
-def test_wrong_client_secret_from_the_environment(sandbox):
-    wrong = "env-secret-that-is-wrong"
-    run = run_tap(TAP, None, env=env_config(TAP, config_for(sandbox, client_secret=wrong)))
-    assert_clean_failure(run, mentions="rejected the credentials", secrets=[wrong])
-
-
-def test_persistent_500(sandbox):
-    fault(sandbox, path="^/v1/databases$", status=500, times=-1)
-    run = run_tap(TAP, config_for(sandbox, max_retries=2))
-    line = assert_clean_failure(run, mentions="500", secrets=secrets_of(sandbox))
-    assert "databases" in line
-    assert "3 tries" in line
-
-
-def test_non_retryable_status_fails_at_once(sandbox):
-    fault(sandbox, path="^/v1/users$", status=403, times=-1)
-    run = run_tap(TAP, config_for(sandbox))
-    line = assert_clean_failure(run, mentions="403", secrets=secrets_of(sandbox))
-    assert "/v1/users" in line
-    assert control(sandbox.url, "stats", method="GET")["e GET /v1/users"] == 1
-
-
-def test_broken_body(sandbox):
-    fault(sandbox, path="^/v1/pages$", kind="broken_body", after=1)
-    run = run_tap(TAP, config_for(sandbox))
-    line = assert_clean_failure(run, mentions="not valid JSON", secrets=secrets_of(sandbox))
-    assert "/v1/pages" in line
 
 
 def test_token_endpoint_down(sandbox):

@@ -1,4 +1,4 @@
-"""A local stand-in for the five analytics APIs (DESIGN.md, Sandbox)."""
+"""A local stand-in for the five analytics APIs, as each tap's API.md describes them."""
 
 from analytics_sandbox.server import Sandbox
 

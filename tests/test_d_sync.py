@@ -1,42 +1,23 @@
-"""The SDK's standard tap tests for tap-analytics-d, plus what they cannot catch in 0.54."""
+"""tap-analytics-d's complete sync against the sandbox: the jobs bookmark, values exactly as sent.
+
+The checks every tap shares (counts, keys, schemas, state, ACTIVATE_VERSION, the SDK's suite) are in
+test_contract.py.
+"""
 
 from __future__ import annotations
 
 import pytest
-from singer_sdk.testing import get_tap_test_class
 
-from analytics_sandbox import Sandbox
 from tap_analytics_d.streams import parse_timestamp
-from tap_analytics_d.tap import TapAnalyticsD
-from tests.helpers import (
-    assert_activated_after_records,
-    assert_final_state,
-    assert_records_validate,
-    assert_unique_keys,
-    run_tap,
-)
+from tests.helpers import TapRun, assert_final_state, session_sandbox, session_sync
 
-SANDBOX = Sandbox(port=0, apis=["d"]).start()
-CONFIG = SANDBOX.tap_config("d")
+SANDBOX = session_sandbox()
 FULL_TABLE = ("connections", "workspaces")
-
-TestTapAnalyticsD = get_tap_test_class(TapAnalyticsD, config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def full_sync():
-    run = run_tap("tap-analytics-d", CONFIG)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return run
-
-
-def test_every_record_of_the_sandbox_arrives_once(full_sync):
-    assert full_sync.counts() == SANDBOX.apis["d"].counts()
-    assert_unique_keys(full_sync, nonempty=True)
-
-
-def test_every_record_validates_against_its_schema(full_sync):
-    assert_records_validate(full_sync)
+def full_sync() -> TapRun:
+    return session_sync("tap-analytics-d")
 
 
 def test_the_final_state_bookmarks_the_newest_job(full_sync):
@@ -46,11 +27,6 @@ def test_the_final_state_bookmarks_the_newest_job(full_sync):
     assert parse_timestamp(final["jobs"]["replication_key_value"]) == newest
     for stream in FULL_TABLE:
         assert "replication_key_value" not in final[stream]
-
-
-def test_activate_version_only_for_full_table_streams_after_their_records(full_sync):
-    assert [m for m in full_sync.of_type("ACTIVATE_VERSION") if m["stream"] == "jobs"] == []
-    assert_activated_after_records(full_sync, FULL_TABLE, nonempty=True)
 
 
 def test_values_arrive_exactly_as_the_api_sends_them(full_sync):

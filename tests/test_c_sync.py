@@ -1,63 +1,30 @@
-"""The SDK's standard tap tests for tap-analytics-c, plus what they cannot catch in 0.54."""
+"""tap-analytics-c's complete sync against the sandbox: cursor rules, shared members, one-object users.
+
+The checks every tap shares (counts, keys, schemas, state, ACTIVATE_VERSION, the SDK's suite) are in
+test_contract.py.
+"""
 
 from __future__ import annotations
 
 import collections
-import functools
 import json
 import urllib.request
 
-from singer_sdk.testing import get_tap_test_class
-
 from analytics_sandbox import Sandbox
-from tap_analytics_c.tap import TapAnalyticsC
-from tests.helpers import (
-    assert_activated_after_records,
-    assert_final_state,
-    assert_records_validate,
-    assert_unique_keys,
-    control,
-    run_tap,
-)
+from tests.helpers import TapRun, control, run_tap, session_sandbox, session_sync
 
-SANDBOX = Sandbox(port=0, apis=["c"]).start()
+SANDBOX = session_sandbox()
 CONFIG = SANDBOX.tap_config("c")
 
-TestTapAnalyticsC = get_tap_test_class(TapAnalyticsC, config=CONFIG)
 
-
-@functools.cache
-def full_sync():
-    run = run_tap("tap-analytics-c", CONFIG)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return run
-
-
-def test_a_full_sync_matches_the_sandbox():
-    assert full_sync().counts() == SANDBOX.apis["c"].counts()
-
-
-def test_no_duplicate_primary_keys():
-    keys = assert_unique_keys(full_sync(), nonempty=True)
-    assert set(keys) == set(SANDBOX.apis["c"].counts())
-
-
-def test_every_record_validates_against_its_schema():
-    assert_records_validate(full_sync())
+def full_sync() -> TapRun:
+    return session_sync("tap-analytics-c")
 
 
 def test_every_stream_keeps_undeclared_fields_in_extra():
     run = full_sync()
     for stream in SANDBOX.apis["c"].counts():
         assert all(r.get("extra") for r in run.records(stream)), stream
-
-
-def test_final_state_has_every_stream_and_no_partitions():
-    assert_final_state(full_sync(), SANDBOX.apis["c"].counts())
-
-
-def test_activate_version_follows_the_stream_records():
-    assert_activated_after_records(full_sync(), SANDBOX.apis["c"].counts(), nonempty=True)
 
 
 def walk(path: str) -> list[dict]:
