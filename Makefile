@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TAPS := $(wildcard tap-analytics-[a-e])
-PACKAGES := tap-analytics-common $(TAPS) sandbox
+PACKAGES := tap-analytics-common $(TAPS) sandbox orchestration
 
 .PHONY: setup demo test lint clean bench
 
@@ -14,7 +14,7 @@ $(VENV)/.ready: constraints.txt meltano.yml $(foreach p,$(PACKAGES),$(p)/pyproje
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt \
 		$(foreach p,$(PACKAGES),-e ./$(p)) \
-		meltano pytest requests-mock ruff mypy types-requests "psycopg[binary]" duckdb
+		meltano pytest requests-mock ruff mypy types-requests types-PyYAML "psycopg[binary]" duckdb
 	$(BIN)/meltano install
 	touch $@
 

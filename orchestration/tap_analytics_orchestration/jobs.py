@@ -46,8 +46,8 @@ def _migrate_system_database(context: dg.OpExecutionContext) -> None:
         check=False,
     )
     secrets = [os.environ["MELTANO_DATABASE_URI"]]
-    lines = [render(line, "meltano") for line in proc.stderr.splitlines() if line.strip()]
-    for level, _, text in lines:
+    lines = [render(line, "read_tenants") for line in proc.stderr.splitlines() if line.strip()]
+    for _, _, text in lines:
         context.log.debug(redact(text, secrets))
     if proc.returncode != 0:
         errors = [text for level, _, text in lines if level == "error"] or [f"exit code {proc.returncode}"]

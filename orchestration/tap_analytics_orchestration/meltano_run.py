@@ -11,7 +11,7 @@ import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
-from tap_analytics_orchestration.project import tokens_dir
+from tap_analytics_orchestration.project import tenant_sys_dir, tokens_dir
 from tap_analytics_orchestration.tenants import Tenant
 
 LOADER = "target-postgres"
@@ -21,6 +21,7 @@ MELTANO = Path(sys.executable).parent / "meltano"
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",]+")
 _OTHER_SECRETS = ("TARGET_POSTGRES_PASSWORD",)
 
+_METRIC_FIELDS = ("metric_type", "metric", "value", "tags", "type")
 LogLine = t.Callable[[str, str], None]
 """Receives (level, text) for each line of the run's log."""
 
@@ -51,6 +52,7 @@ def tenant_env(tenant: Tenant, root: Path, environ: t.Mapping[str, str]) -> tupl
         token_file.parent.mkdir(parents=True, exist_ok=True)
         env[tenant.tap.env_prefix + "REFRESH_TOKEN_FILE"] = str(token_file)
     env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = tenant.schema
+    env["MELTANO_SYS_DIR_ROOT"] = str(tenant_sys_dir(root, tenant.name))
     secrets += [environ[name] for name in _OTHER_SECRETS if environ.get(name)]
     return env, secrets
 
@@ -106,8 +108,10 @@ def render(raw: str, tenant: str) -> tuple[str, str, str]:
     source = str(entry.get("name") or "meltano")
     event = " ".join(str(entry["event"]).split())
     level = str(entry.get("level", "info")).lower()
-    if event.startswith("METRIC:"):
+    if event.startswith("METRIC"):
         level = "debug"
+        details = {k: v for k, v in entry.items() if k in _METRIC_FIELDS}
+        event += f" {json.dumps(details)}" if details else ""
     return level, source, f"{tenant} | {source} | {event}"
 
 

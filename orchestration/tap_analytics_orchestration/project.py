@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import typing as t
@@ -12,6 +13,7 @@ import yaml
 
 _REPOSITORY = Path(__file__).resolve().parent.parent.parent
 TOKENS_DIR_VAR = "TAP_ANALYTICS_TOKENS_DIR"
+_PLUGIN_DIRS = ("extractors", "loaders", "mappers", "utilities", "transformers", "orchestrators", "files")
 
 
 def project_root() -> Path:
@@ -28,6 +30,24 @@ def tokens_dir(root: Path) -> Path:
     """Where each tenant's refresh-token file lives: `$TAP_ANALYTICS_TOKENS_DIR` or `.meltano/tokens`."""
     configured = os.environ.get(TOKENS_DIR_VAR)
     return Path(configured).expanduser() if configured else root / ".meltano" / "tokens"
+
+
+def tenant_sys_dir(root: Path, tenant: str) -> Path:
+    """A `.meltano` of the tenant's own that shares the installed plugins (for MELTANO_SYS_DIR_ROOT).
+
+    Meltano writes a tap's catalog and logging files under `.meltano/run/<plugin>/`: two runs of
+    one tap at once would overwrite each other's there. Each tenant gets its own `run/`.
+    """
+    shared = Path(os.environ.get("MELTANO_SYS_DIR_ROOT") or root / ".meltano")
+    own = shared / "tenants" / tenant
+    own.mkdir(parents=True, exist_ok=True)
+    for kind in _PLUGIN_DIRS:
+        link = own / kind
+        if (shared / kind).is_dir() and not link.is_symlink():
+            # The same tenant started twice at once: the other run made the link.
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(shared / kind, target_is_directory=True)
+    return own
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,9 @@ def _check_entry(
         if key in _SET_BY_JOB:
             raise TenantsFileError(f"{where}: {key} is set by the job, one per tenant; remove it")
         if key not in tap.settings:
-            msg = f"{where}: {tap.name} has no setting {key!r}; its settings: {', '.join(sorted(tap.settings))}"
+            msg = (
+                f"{where}: {tap.name} has no setting {key!r}; its settings: {', '.join(sorted(tap.settings))}"
+            )
             raise TenantsFileError(msg)
         for variable in _references(config[key]):
             if variable not in environ:
