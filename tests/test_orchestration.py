@@ -104,6 +104,23 @@ def op_logs(instance: dg.DagsterInstance, run_id: str) -> dict[str, list[str]]:
     return lines
 
 
+def most_at_once(instance: dg.DagsterInstance, run_id: str) -> int:
+    """How many sync ops ran at the same time, at most (from their start and end events)."""
+    moves = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event and event.step_key and event.step_key.startswith("sync_tenant["):
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                moves.append((entry.timestamp, 1))
+            elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                moves.append((entry.timestamp, -1))
+    running = peak = 0
+    for _, move in sorted(moves):
+        running += move
+        peak = max(peak, running)
+    return peak
+
+
 def emails(pg, schema: str) -> set[str]:
     return {row[0] for row in pg.execute(f'select "emailId" from {schema}.users').fetchall()}
 
@@ -136,9 +153,11 @@ def test_tenants_sync_alone_into_their_own_schemas_and_a_failure_stays_its_own(
     job = dg.reconstructable(sync_tenants)
     tokens = tmp_path / "tokens" / "tap-analytics-a"
     with dg.instance_for_test() as instance:
-        # 1. Four tenants at once; bad's token is wrong: only its op fails, with the tap's one line.
-        first = dg.execute_job(job, instance=instance, raise_on_error=False)
+        # 1. Four tenants, two at a time; bad's token is wrong: only its op fails, with the tap's line.
+        two_at_once = {"execution": {"config": {"max_concurrent": 2}}}
+        first = dg.execute_job(job, instance=instance, run_config=two_at_once, raise_on_error=False)
         assert not first.success
+        assert most_at_once(instance, first.run_id) == 2
         failures = step_failures(first)
         assert set(failures) == {"sync_tenant[bad]"}
         line = failures["sync_tenant[bad]"]

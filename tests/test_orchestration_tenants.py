@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from tap_analytics_orchestration.jobs import read_tenants
+from tap_analytics_orchestration.jobs import read_tenants, sync_tenants
 from tap_analytics_orchestration.project import extractors, project_root
 from tap_analytics_orchestration.tenants import TenantsFileError, load_tenants
 
@@ -87,3 +87,7 @@ def test_the_job_wants_a_system_database_that_takes_concurrent_writers(tmp_path,
     with dg.build_op_context() as context, pytest.raises(dg.Failure) as caught:
         list(read_tenants(context))
     assert caught.value.description.startswith("MELTANO_DATABASE_URI must name a PostgreSQL database")
+
+
+def test_four_tenants_run_at_once_unless_the_run_config_says_otherwise():
+    assert sync_tenants.run_config == {"execution": {"config": {"max_concurrent": 4}}}
