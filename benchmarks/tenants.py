@@ -139,10 +139,10 @@ def main() -> None:
         for api in APIS:
             for tenant in [t for t in loaded if t.tap.name.endswith(f"-{api}")][: args.solo_per_tap]:
                 began = time.monotonic()
-                result = sync(tenant, ROOT, lambda *_: None, env)
+                outcome = sync(tenant, ROOT, lambda *_: None, env)
                 solo.setdefault(api, []).append(time.monotonic() - began)
                 took = solo[api][-1]
-                print(f"solo {tenant.name} ({tenant.tap.name}): {took:.1f} s, exit {result.returncode}")
+                print(f"solo {tenant.name} ({tenant.tap.name}): {took:.1f} s, exit {outcome.returncode}")
         per_tap = {api: sum(times) / len(times) for api, times in solo.items()}
         solo_sum = sum(per_tap[t.tap.name[-1]] for t in loaded)
 
