@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TAPS := $(wildcard tap-analytics-[a-e])
-PACKAGES := tap-analytics-common $(TAPS) sandbox
+PACKAGES := tap-analytics-common $(TAPS) sandbox orchestration
 
 .PHONY: setup demo test unit lint clean bench dist generate
 
@@ -14,7 +14,7 @@ $(VENV)/.ready: constraints.txt meltano.yml VERSION $(foreach p,$(PACKAGES),$(p)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt \
 		$(foreach p,$(PACKAGES),-e ./$(p)) \
-		meltano pytest requests-mock ruff mypy types-requests "psycopg[binary]" duckdb build
+		meltano pytest requests-mock ruff mypy types-requests types-PyYAML "psycopg[binary]" duckdb build
 	$(BIN)/meltano install
 	touch $@
 

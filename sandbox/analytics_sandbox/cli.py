@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8800)
     parser.add_argument("--scale", type=int, default=1, help="multiply every record count")
+    parser.add_argument("--seed", type=int, default=7, help="another seed serves other data (other tenants)")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay of every API request")
     parser.add_argument(
         "--fault",
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         scale=args.scale,
+        seed=args.seed,
         latency_ms=args.latency_ms,
         faults=[Fault.parse(spec) for spec in args.fault],
         apis=args.api,

@@ -52,6 +52,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         scale: int = 1,
+        seed: int = 7,
         latency_ms: int = 0,
         faults: t.Iterable[Fault] = (),
         apis: t.Iterable[str] | None = None,
@@ -61,7 +62,7 @@ class Sandbox:
     ) -> None:
         names = list(apis or API_CLASSES)
         self.apis: dict[str, SandboxApi] = {
-            n: API_CLASSES[n](scale=scale, **(options or {}).get(n, {})) for n in names
+            n: API_CLASSES[n](scale=scale, seed=seed, **(options or {}).get(n, {})) for n in names
         }
         self.auth = {n: TokenAuthority(api.grant, AuthSettings()) for n, api in self.apis.items()}
         self.faults = FaultBook()
