@@ -74,23 +74,26 @@ def _high_water_kib(pid: int) -> int:
 
 
 def _cpu_s(pid: int) -> float:
-    """User plus system CPU seconds the process has used so far."""
+    """User plus system CPU seconds the process has used so far (0 once it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def _role(pid: int) -> str:
+    """tap, target, dlt or meltano, from the program a process runs (not from its arguments)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return "other"
-    for marker, role in (("tap-analytics-", "tap"), ("target-", "target"), ("dlt_load.py", "dlt")):
-        if marker in cmdline:
+    names = [Path(arg.decode(errors="replace")).name for arg in argv[:2]]
+    program = names[1] if names[0].startswith("python") and len(names) > 1 else names[0]
+    for prefix, role in (("tap-analytics-", "tap"), ("target-", "target"), ("dlt_load", "dlt")):
+        if program.startswith(prefix):
             return role
-    return "meltano" if "meltano" in cmdline else "other"
+    return "meltano" if program == "meltano" else "other"
 
 
 class ProcessSampler(threading.Thread):
@@ -125,7 +128,9 @@ class ProcessSampler(threading.Thread):
                 pending += _children(pid)
                 role = _role(pid)  # read each time: a child's command line changes at exec
                 self.peaks[role] = max(self.peaks.get(role, 0), _high_water_kib(pid))
-                self.cpu[pid] = (role, _cpu_s(pid))
+                seconds = _cpu_s(pid)
+                if seconds >= self.cpu.get(pid, ("", 0.0))[1] and role != "other":
+                    self.cpu[pid] = (role, seconds)
             self.done.wait(self.interval)
 
 
