@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -148,14 +149,16 @@ def timed(cmd: list[str], env: dict[str, str], log: Path) -> Run:
     """Run a whole process tree, timing it and sampling its memory; a failure shows its log's end."""
     with log.open("w") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         sampler = ProcessSampler(proc.pid)
         sampler.start()
         try:
             code = proc.wait()
-        except BaseException:  # interrupted: leave no pipeline running
-            proc.terminate()
-            proc.wait(timeout=30)
+        except BaseException:  # interrupted: leave no process of the pipeline running
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
             raise
         wall = time.perf_counter() - start
         sampler.done.set()
@@ -410,6 +413,7 @@ def parse_variant(spec: str) -> Pipeline:
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
