@@ -376,7 +376,7 @@ def table(results: dict[str, Any]) -> str:
                 peaks = ", ".join(
                     f"{role} {mib:.0f} MiB"
                     for role, mib in r["peak_mib"].items()
-                    if role in ("tap", "target", "dlt")
+                    if role in ("meltano", "tap", "target", "dlt")
                 )
                 cpu = ", ".join(f"{role} {sec:.1f} s" for role, sec in r["cpu_s"].items() if sec >= 0.05)
                 lines.append(
@@ -384,9 +384,10 @@ def table(results: dict[str, Any]) -> str:
                     f"{r['records_per_s']:,.0f} | {peaks} | {cpu} | {ratio} |"
                 )
     mach = results["machine"]
+    runs = f"Median of {results['runs']} runs" if results["runs"] > 1 else "One run"
     lines += [
         "",
-        f"Median of {results['runs']} runs each; machine: {mach['cpu']}, {mach['cores']} cores, Python "
+        f"{runs} each; machine: {mach['cpu']}, {mach['cores']} cores, Python "
         f"{mach['python']}; {mach['date']}; load average before / after: {results['load_before']} / "
         f"{results['load_after']}.",
     ]
