@@ -5,17 +5,19 @@ BIN := $(VENV)/bin
 TAPS := $(wildcard tap-analytics-[a-e])
 PACKAGES := tap-analytics-common $(TAPS) sandbox orchestration
 
-.PHONY: setup demo test unit lint clean bench dist generate
+.PHONY: setup demo test unit lint clean bench bench-e2e dist generate
 
 setup: $(VENV)/.ready
 
+# UV_COMPILE_BYTECODE: uv (Meltano's installer) writes no bytecode unless asked, so where
+# PYTHONDONTWRITEBYTECODE is set every tap and target start would compile its imports again.
 $(VENV)/.ready: constraints.txt meltano.yml VERSION $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt \
 		$(foreach p,$(PACKAGES),-e ./$(p)) \
 		meltano pytest requests-mock ruff mypy types-requests types-PyYAML "psycopg[binary]" duckdb build
-	$(BIN)/meltano install
+	UV_COMPILE_BYTECODE=1 $(BIN)/meltano install
 	touch $@
 
 demo: setup
@@ -46,5 +48,16 @@ generate: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py
 
+# End to end into PostgreSQL against dlt (benchmarks/README.md); dlt gets its own environment.
+DLT_VENV := .venv-dlt
+
+bench-e2e: setup $(DLT_VENV)/.ready
+	$(BIN)/python benchmarks/e2e.py
+
+$(DLT_VENV)/.ready: benchmarks/constraints-dlt.txt
+	test -x $(DLT_VENV)/bin/python || $(PYTHON) -m venv $(DLT_VENV)
+	$(DLT_VENV)/bin/python -m pip install --quiet -c benchmarks/constraints-dlt.txt "dlt[postgres]"
+	touch $@
+
 clean:
-	rm -rf $(VENV) .meltano output dist
+	rm -rf $(VENV) $(DLT_VENV) .meltano output dist
