@@ -13,19 +13,27 @@ silently at run time. Why each exists:
 - `_increment_stream_state`: the SDK compares bookmarks as text; a stream may hand it a
   canonical value instead (`bookmark_record`).
 - `Tap.sync_all` is `@final`: we wrap it to run checks and the request engine around it.
+- `_setup_signal_handlers`: the SDK's handler writes STATE inside the handler and exits 0.
+- `_env_var_config`: the SDK turns a bad integer in the environment into a traceback.
 """
 
 from __future__ import annotations
 
+import copy
 import typing as t
 
 import singer_sdk.singerlib as singer
 from singer_sdk import RESTStream, Tap
+from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
+
+from tap_analytics_common import interrupt
+from tap_analytics_common.config_checks import check_environment
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator
@@ -123,7 +131,22 @@ class SdkStream(RESTStream[t.Any]):
 
 
 class SdkTap(Tap):
-    """The SDK's tap with `sync_all` wrapped (it is final in singer-sdk)."""
+    """The SDK's tap with `sync_all` wrapped (it is final in singer-sdk), its signal handler
+    replaced and its environment settings checked."""
+
+    @override
+    def _setup_signal_handlers(self) -> None:
+        """Ours instead of the SDK's, which writes STATE inside the handler and exits 0."""
+        interrupt.install()
+
+    @classproperty
+    @override
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
+        """Settings from the environment; an unparseable integer names setting and variable."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        check_environment(schema, cls._env_var_prefix)
+        return parse_environment_config(schema, cls._env_var_prefix)
 
     def before_sync(self) -> None:
         """Checks that need the catalog's selection, run before the first request of a sync.

@@ -10,17 +10,15 @@ import sys
 import typing as t
 from functools import cached_property
 
-from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers._classproperty import classproperty
 from typing_extensions import override
 
 from tap_analytics_common.auth import OAuth2Authenticator
 from tap_analytics_common.client import ApiClient, RefreshingAuth
-from tap_analytics_common.config_checks import check_environment, warn_cleartext, warn_unknown_settings
+from tap_analytics_common.config_checks import warn_cleartext, warn_unknown_settings
 from tap_analytics_common.engine import Engine
 from tap_analytics_common.errors import ConfigError, one_line, redact
-from tap_analytics_common.interrupt import Interrupted, TargetGone, check, install
+from tap_analytics_common.interrupt import Interrupted, TargetGone, check
 from tap_analytics_common.output import BufferedWriter, flush
 from tap_analytics_common.retry import RetryPolicy
 from tap_analytics_common.sdk import SdkTap
@@ -76,11 +74,6 @@ class AnalyticsTap(SdkTap):
             refresh_token=self.config.get("refresh_token"),
             token_file=RefreshTokenFile(token_file) if token_file else None,
         )
-
-    @override
-    def _setup_signal_handlers(self) -> None:
-        """Ours instead of the SDK's, which writes STATE inside the handler and exits 0."""
-        install()
 
     @cached_property
     def client(self) -> ApiClient:
@@ -140,14 +133,6 @@ class AnalyticsTap(SdkTap):
         """Values of settings declared secret, to keep them out of messages."""
         props = cls.config_jsonschema.get("properties", {})
         return [str(config[k]) for k, v in props.items() if v.get("secret") and config.get(k)]
-
-    @classproperty
-    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
-        """Settings from the environment; an unparseable integer names setting and variable."""
-        schema = copy.deepcopy(cls.config_jsonschema)
-        cls.append_builtin_config(schema)
-        check_environment(schema, cls._env_var_prefix)
-        return parse_environment_config(schema, cls._env_var_prefix)
 
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
