@@ -331,7 +331,7 @@ class Engine:
         try:
             response = part.stream.fetch_page(task.request, part.context)
             records = [] if response is None else list(part.stream.parse_response(response))
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, in order
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, in order (a signal's too)
             return _Fetched(None, [], exc)
         return _Fetched(response, records)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import sys
 import threading
 import typing as t
@@ -52,18 +53,23 @@ def flush() -> None:
 def _write_whole(data: memoryview) -> None:
     """Write `data` in full; once a signal came, only up to the end of the line under way.
 
-    A signal makes a blocked write return after part of it, and Python's buffered
-    writer then reports how much it wrote instead of writing the rest.
+    A signal makes a blocked write return after part of it: the file descriptor is
+    written directly, so what was written is known to the byte.
     """
-    out = sys.stdout.buffer
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests capturing output)
+        sys.stdout.buffer.write(data)
+        return
     with data:
         while data:
-            data = data[out.write(data) or 0 :]
+            data = data[os.write(fd, data) :]
             if data and STOP.is_set():
                 end = data.tobytes().find(b"\n") + 1  # the rest is dropped: no STATE covers it
                 data = data[:end]
                 while data:
-                    data = data[out.write(data) or 0 :]
+                    data = data[os.write(fd, data) :]
                 return
 
 
