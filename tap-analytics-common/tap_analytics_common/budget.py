@@ -23,8 +23,9 @@ REMAINING_HEADERS = ("RateLimit-Remaining", "X-RateLimit-Remaining")
 RESET_HEADERS = ("RateLimit-Reset", "X-RateLimit-Reset")
 _EPOCH_FROM = 1_000_000_000.0
 """A reset above this many seconds is an epoch time, not a delay (2001 or later)."""
-_PACING_MARGIN = 1.02
-"""Starts are spaced 2% wider than the budget allows, so the server's clock agrees."""
+_PACING_MARGIN = 1.05
+"""Starts are spaced 5% wider than the budget allows, so the server's clock agrees even when
+a loaded machine delays some requests more than others."""
 
 
 def _number(headers: Mapping[str, str], names: tuple[str, ...]) -> float | None:
