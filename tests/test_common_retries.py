@@ -147,6 +147,51 @@ def test_a_second_401_for_the_same_request_fails(requests_mock):
     assert data.call_count == 2
 
 
+def test_a_token_that_expires_again_during_the_retries_is_refreshed_again(requests_mock):
+    """401, refresh, 503, then the refreshed token expires too: a second refresh, not a failure."""
+    fake = FakeTime()
+    requests_mock.post(
+        TOKEN_URL,
+        [{"json": {"access_token": f"t{n}", "expires_in": 3600}} for n in range(3)],
+    )
+    responses = [{"status_code": 401}, {"status_code": 503}, {"status_code": 401}, {"json": PAGE}]
+    data = requests_mock.get(f"{BASE}/items", responses)
+    response = tap_for(fake).client.request("GET", f"{BASE}/items", what="stream items")
+    assert response.status_code == 200
+    assert [r.headers["Authorization"] for r in data.request_history] == [
+        "Bearer t0",
+        "Bearer t1",
+        "Bearer t1",
+        "Bearer t2",
+    ]
+    assert len(fake.sleeps) == 1  # only the 503 was a retry
+
+
+def test_a_repeat_sent_with_a_token_another_thread_replaced_is_sent_again(requests_mock):
+    """The repeat's token is replaced (another thread refreshed) while it is on the wire."""
+    fake = FakeTime()
+    requests_mock.post(
+        TOKEN_URL,
+        [{"json": {"access_token": f"t{n}", "expires_in": 3600}} for n in range(3)],
+    )
+    tap = tap_for(fake)
+
+    def refreshed_meanwhile(request, context):
+        tap.client.auth.update_access_token()  # what the other thread's refresh does
+        context.status_code = 401
+        return {}
+
+    responses = [{"status_code": 401}, {"json": refreshed_meanwhile}, {"json": PAGE}]
+    data = requests_mock.get(f"{BASE}/items", responses)
+    response = tap.client.request("GET", f"{BASE}/items", what="stream items")
+    assert response.status_code == 200
+    assert [r.headers["Authorization"] for r in data.request_history] == [
+        "Bearer t0",
+        "Bearer t1",
+        "Bearer t2",
+    ]
+
+
 def test_a_401_does_not_use_up_retries(requests_mock, token):
     fake = FakeTime()
     responses = [{"status_code": 503}] * 3 + [{"status_code": 401}, {"json": PAGE}]

@@ -224,13 +224,14 @@ def request_rate(box: Sandbox) -> tuple[int, float]:
     return len(starts), (len(starts) - 1) / (starts[-1] - starts[0])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: now and then one 429, when GIL delays bunch request arrivals at a 1 s server window",
-)
 def test_a_run_within_its_budget_gets_no_429_and_keeps_the_pace():
-    """50 requests a second allowed (a sliding window), max_requests_per_minute 3000: no 429."""
-    budget = RateLimit(api="e", limit=50, window_ms=1000)
+    """250 requests in any 5 s (a sliding window), max_requests_per_minute 3000: no 429.
+
+    The server's window is 12 times shorter than the budget's minute, so the run is short,
+    yet long enough that a request delayed on its way (a busy machine's thread switch) is
+    not counted twice against the window: a 1 s window made the test measure the GIL.
+    """
+    budget = RateLimit(api="e", limit=250, window_ms=5000)
     with Sandbox(port=0, scale=2, rate_limits=[budget], apis=["e"]).start() as box:
         config = box.tap_config("e") | {
             "max_concurrent_requests": 8,
@@ -247,7 +248,7 @@ def test_a_run_within_its_budget_gets_no_429_and_keeps_the_pace():
 
 def test_without_a_budget_the_same_run_is_throttled():
     """The check above can fail: the sandbox's budget is real."""
-    budget = RateLimit(api="e", limit=50, window_ms=1000)
+    budget = RateLimit(api="e", limit=250, window_ms=5000)
     with Sandbox(port=0, scale=2, rate_limits=[budget], apis=["e"]).start() as box:
         config = box.tap_config("e") | {"max_concurrent_requests": 8, "page_size": 3}
         run = run_tap("tap-analytics-e", config)

@@ -91,6 +91,11 @@ class OAuth2Authenticator(OAuthAuthenticator):
             if authorization == f"Bearer {self.access_token}":
                 self._fetch_token()
 
+    def is_current(self, authorization: str | None) -> bool:
+        """Whether `authorization` carries the access token in use now."""
+        with self._lock:
+            return authorization == f"Bearer {self.access_token}"
+
     def update_access_token(self) -> None:
         """Fetch a new access token now (the SDK's entry point)."""
         with self._lock:
@@ -173,6 +178,10 @@ class StaticBearerAuthenticator:
         """Set the Authorization header."""
         request.headers["Authorization"] = self._header
         return request
+
+    def is_current(self, authorization: str | None) -> bool:
+        """Always: the token never changes."""
+        return authorization == self._header
 
     def refresh_rejected(self, authorization: str | None) -> None:
         """A static token cannot be refreshed: the API rejected access_token."""

@@ -54,6 +54,9 @@ class RefreshingAuth(t.Protocol):
     def refresh_rejected(self, authorization: str | None) -> None:
         """Refresh once for a request whose Authorization header got a 401."""
 
+    def is_current(self, authorization: str | None) -> bool:
+        """Whether that header carries the token in use now (no refresh replaced it since)."""
+
 
 def url_path(url: str) -> str:
     """The path of a URL: error messages name it, never the query (cursors, tokens)."""
@@ -132,18 +135,24 @@ class ApiClient:
             if isinstance(problem, requests.Response):
                 return problem
             if status == 401 and auth is not None:
-                if refreshed:
+                rejected = prepared.headers.get("Authorization")
+                # Fails only when the token a refresh gave is rejected: a repeat that went out
+                # with a token another thread's refresh has replaced since is sent again.
+                if refreshed and auth.is_current(rejected):
                     msg = (
                         f"{what}: the API rejected the access token for {method} "
                         f"{url_path(url)} even after a refresh (401); check the credentials"
                     )
                     raise AuthError(msg)
                 refreshed = True
-                auth.refresh_rejected(prepared.headers.get("Authorization"))
+                auth.refresh_rejected(rejected)
                 continue
             if status is not None and status not in RETRY_STATUSES:
                 msg = f"{what}: {method} {url_path(url)} answered {problem}"
                 raise ApiError(msg, status, getattr(self._errors, "body", b""))
+            # The repeat was not rejected: a 401 on a later retry is a token that expired
+            # since (a long retry under a short token lifetime), and gets its own refresh.
+            refreshed = False
             retry += 1
             if retry > self.policy.max_retries:
                 msg = (
