@@ -184,6 +184,7 @@ class Contract:
         self._plain_valid = _all_typed(self._plain)
         self.violations: collections.Counter[str] = collections.Counter()
         self.undeclared: set[str] = set()
+        self._last_undeclared: list[str] = []
         self.skipped = 0
         self._lock = threading.Lock()
 
@@ -278,9 +279,11 @@ class Contract:
     def _key_of(self, row: Mapping[str, t.Any]) -> str:
         return ", ".join(f"{check.name}={row.get(check.name)!r}" for check in self.keys) or "(no key)"
 
-    def note_undeclared(self, names: Iterable[str]) -> None:
+    def note_undeclared(self, names: list[str]) -> None:
         """Field names the API sent beyond the schema (kept in `extra`)."""
-        self.undeclared.update(names)
+        if names != self._last_undeclared:  # records of one API mostly carry the same ones
+            self._last_undeclared = names
+            self.undeclared.update(names)
 
     # -- report: once per stream per run --------------------------------------------
 

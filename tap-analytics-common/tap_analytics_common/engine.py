@@ -41,7 +41,7 @@ if t.TYPE_CHECKING:
     from tap_analytics_common.paginators import PageRequest, Paging
 
 Record = dict[str, t.Any]
-AHEAD_PER_WORKER = 8
+AHEAD_PER_WORKER = 16
 """Pages held ahead per worker; enough that cursor chains of later streams keep going."""
 _NEEDED, _GUESSED = 0, 1
 _WAIT_SLICE = 0.2
@@ -230,8 +230,11 @@ class Engine:
         part.claimed = True
         return part
 
-    def _plan(self, part: Partition, seq: int, request: PageRequest, kind: int) -> None:
-        task = _Task((kind, (*part.order, seq), next(self._tiebreak)), part, seq, part.generation, request)
+    def _plan(self, part: Partition, seq: int, request: PageRequest, kind: int, ahead: int = 0) -> None:
+        """Queue a request. Guesses go nearest first across partitions (`ahead`: pages past
+        the one needed next), so every list moves at once and few are read past their end."""
+        priority = (kind, ahead, (*part.order, seq), next(self._tiebreak))
+        task = _Task(priority, part, seq, part.generation, request)
         part.planned[seq] = task
         heapq.heappush(self._heap, task)
 
@@ -303,20 +306,22 @@ class Engine:
             return None
 
     def _pick(self) -> _Task | None:
-        if self._reading:  # the consumer's partition goes first, whatever is held
-            head = self._reading[-1]
-            mine = [task for task in head.planned.values() if not task.taken]
-            if mine:
-                return min(mine, key=lambda task: task.seq)
+        """The heap's first live task while under the bound; at the bound, only a page of
+        the partition the consumer is reading (so the bound can never stall the run)."""
         while self._heap:
             task = self._heap[0]
             part = task.partition
             if task.taken or part.dead or task.generation != part.generation:
                 heapq.heappop(self._heap)
                 continue
-            if self._held >= self.capacity:
-                return None
-            return heapq.heappop(self._heap)
+            if self._held < self.capacity:
+                return heapq.heappop(self._heap)
+            break
+        if self._reading:
+            head = self._reading[-1]
+            mine = [task for task in head.planned.values() if not task.taken]
+            if mine:
+                return min(mine, key=lambda task: task.seq)
         return None
 
     def _work(self) -> None:
@@ -397,7 +402,7 @@ class Engine:
         if self.capacity:
             for offset, ahead in enumerate(part.paginator.requests_ahead(self.workers), start=1):
                 if seq + offset not in part.planned:
-                    self._plan(part, seq + offset, ahead, _GUESSED)
+                    self._plan(part, seq + offset, ahead, _GUESSED, offset)
 
     def _drop_ahead(self, part: Partition) -> None:
         """Forget pages past the one read last: their answers, when they come, are dropped."""
