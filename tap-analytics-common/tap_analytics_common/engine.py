@@ -231,9 +231,12 @@ class Engine:
         return part
 
     def _plan(self, part: Partition, seq: int, request: PageRequest, kind: int, ahead: int = 0) -> None:
-        """Queue a request. Guesses go nearest first across partitions (`ahead`: pages past
-        the one needed next), so every list moves at once and few are read past their end."""
-        priority = (kind, ahead, (*part.order, seq), next(self._tiebreak))
+        """Queue a request. Needed pages go deepest first: a list that has shown many pages
+        is likely the longest chain, which decides when the run ends. Guesses go nearest
+        first across partitions (`ahead`: pages past the one needed next), so every list
+        moves at once and few are read past their end."""
+        rank = -seq if kind == _NEEDED else ahead
+        priority = (kind, rank, (*part.order, seq), next(self._tiebreak))
         task = _Task(priority, part, seq, part.generation, request)
         part.planned[seq] = task
         heapq.heappush(self._heap, task)
