@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import gc
 import time
 import typing as t
 
@@ -46,6 +47,24 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
     from singer_sdk.metrics import Counter
+
+_GC_YOUNG_THRESHOLD = 100_000
+"""Allocations between young-generation collections during a sync (Python's default: 700)."""
+
+
+def _settle_garbage_collector() -> None:
+    """Leave start-up's objects out of every later collection, and collect the young less often.
+
+    A sync allocates a few dicts per record and holds pages ahead, so at the default
+    threshold the collector ran every few records and rescanned everything start-up
+    made (modules, schemas, the catalog): 5% of the run at 100,000 records. Nothing the
+    records make is cyclic, so collecting less often frees the same memory.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(_GC_YOUNG_THRESHOLD, middle, old)
+
 
 _CLOCK_REUSE = 0.005
 """Seconds one reading of the clock serves as `time_extracted` (a page's records share it)."""
@@ -195,6 +214,7 @@ class SdkTap(Tap):
         """The SDK's full sync, after `before_sync` and `begin_sync`, then `after_sync`."""
         self.before_sync()
         self.begin_sync()
+        _settle_garbage_collector()
         failed = True
         try:
             super().sync_all()
