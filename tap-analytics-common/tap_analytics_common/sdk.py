@@ -58,9 +58,9 @@ def _settle_garbage_collector() -> None:
     A sync allocates a few dicts per record and holds pages ahead, so at the default
     threshold the collector ran every few records and rescanned everything start-up
     made (modules, schemas, the catalog): 5% of the run at 100,000 records. Nothing the
-    records make is cyclic, so collecting less often frees the same memory.
+    records make is cyclic, so collecting less often frees the same memory. (No collection
+    first: at start-up one costs more than the little garbage it would free.)
     """
-    gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(_GC_YOUNG_THRESHOLD, middle, old)
