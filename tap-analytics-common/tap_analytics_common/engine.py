@@ -324,7 +324,11 @@ class Engine:
             head = self._reading[-1]
             mine = [task for task in head.planned.values() if not task.taken]
             if mine:
-                return min(mine, key=lambda task: task.seq)
+                task = min(mine, key=lambda task: task.seq)
+                # The page the partition's order waits for always goes; others only while the
+                # consumer has nothing left to read, so the bound holds for this partition too.
+                if task.seq == head.next_seq or not head.ready:
+                    return task
         return None
 
     def _work(self) -> None:
