@@ -85,7 +85,12 @@ def write_record(message: dict[str, t.Any]) -> None:
     """A RECORD message's line, encoded straight onto the block (no message object, no copy)."""
     encoder.encode_into(message, _pending, -1)
     _pending.extend(b"\n")
-    if len(_pending) >= BLOCK:
+    _line_gathered(at_once=False)
+
+
+def _line_gathered(*, at_once: bool) -> None:
+    """After each whole line: write the block when asked or full, then look for a signal."""
+    if at_once or len(_pending) >= BLOCK:
         flush()
     check()  # a signal ends the run here, after a whole line
 
@@ -96,6 +101,4 @@ class BufferedWriter(MsgSpecWriter):
     @override
     def write_message(self, message: Message) -> None:
         _pending.extend(self.format_message(message))
-        if message.type != SingerMessageType.RECORD or len(_pending) >= BLOCK:
-            flush()
-        check()  # a signal ends the run here, after a whole line
+        _line_gathered(at_once=message.type != SingerMessageType.RECORD)

@@ -4,12 +4,12 @@ These are private to singer-sdk (tested with 0.54.x, pinned to that range). Each
 override is marked `@override`, so an upgrade that renames one fails in mypy, not
 silently at run time. Why each exists:
 
-- `_write_record_message` (and `_generate_record_messages`, its SDK helper): the SDK
-  walks the selection mask for every property of every record; we do it only when
-  something is deselected (and conform types only when the stream asks for it). Each
-  line is encoded straight into the output block, without a message object per record,
-  and `time_extracted` is read from the clock at most every few milliseconds: together
-  that was a quarter of the consumer thread's time.
+- `_write_record_message`: the SDK's (through `_generate_record_messages`) walks the
+  selection mask for every property of every record; we do it only when something is
+  deselected (and conform types only when the stream asks for it). Each line is encoded
+  straight into the output block, without a message object per record, and
+  `time_extracted` is read from the clock at most every few milliseconds: together that
+  was a quarter of the consumer thread's time.
 - `_write_schema_message`: the SDK repeats SCHEMA for every parent partition of a child.
 - `_write_activate_version_message`: the SDK sends ACTIVATE_VERSION first; we send it
   once, after the stream was read in full (a failed run then deletes nothing).
@@ -28,7 +28,6 @@ import gc
 import time
 import typing as t
 
-import singer_sdk.singerlib as singer
 from singer_sdk import RESTStream, Tap
 from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
@@ -42,7 +41,7 @@ from tap_analytics_common import interrupt, output
 from tap_analytics_common.config_checks import check_environment
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterator
+    from collections.abc import Iterator
 
     import requests
     from singer_sdk.helpers.types import Context
@@ -129,15 +128,6 @@ class SdkStream(RESTStream[t.Any]):
         if now - self._clock_read_at >= _CLOCK_REUSE:
             self._clock_read_at, self._clock = now, utc_now()
         return self._clock
-
-    @override
-    def _generate_record_messages(
-        self, record: dict[str, t.Any]
-    ) -> Generator[singer.RecordMessage, None, None]:
-        for alias, mapped in self._mapped_records(record):
-            yield singer.RecordMessage(
-                stream=alias, record=mapped, version=self._stream_version, time_extracted=utc_now()
-            )
 
     @override
     def _write_record_message(self, record: dict[str, t.Any]) -> None:
