@@ -20,6 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from analytics_sandbox.apis.b import STREAMS as B_RESOURCES
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -135,19 +137,7 @@ LATENCY_CASES: dict[str, dict] = {
     "a": {"what": "200 workspaces x 4 children", "args": ["--scale", "20"], "cursor_paths": ()},
     "b": {
         "what": "8 streams x 5,000 records",
-        "args": [
-            f"--count=b.{name}=5000"
-            for name in (
-                "files",
-                "connections",
-                "datasets",
-                "members",
-                "teams",
-                "templates",
-                "workspaces",
-                "workbooks",
-            )
-        ],
+        "args": [f"--count=b.{name}=5000" for name in B_RESOURCES],  # every list the sandbox serves
         "cursor_paths": (),
     },
     "c": {

@@ -311,6 +311,11 @@ def api_reference(tap: str) -> Path:
     return ROOT / tap / "API.md"
 
 
+def documented_paths(tap: str) -> list[str]:
+    """The paths of a tap's API reference's resources table, in its order: ['/files', ...]."""
+    return re.findall(r"^\| [^|]+ \| `(/[^`]*)` \|", api_reference(tap).read_text(), re.MULTILINE)
+
+
 def documented_fields(tap: str) -> dict[str, dict[str, str]]:
     """Fields per resource from a tap's API reference: {'Users': {'emailId': 'string'}}."""
     text = api_reference(tap).read_text().split("\n## Fields\n", 1)[1]

@@ -13,6 +13,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_analytics_b.streams import STREAMS, BStream
 from tap_analytics_b.tap import TapAnalyticsB
 from tap_analytics_common import EXTRA_PROPERTY
+from tests.helpers import documented_paths
 
 BASE = "https://api.example.com/v2"
 TOKEN_URL = f"{BASE}/auth/token"
@@ -24,16 +25,7 @@ CONFIG = {
     "refresh_token": "rtoken-456",
     "max_concurrent_requests": 1,
 }
-DOCUMENT_RESOURCES = [
-    "files",
-    "connections",
-    "datasets",
-    "members",
-    "teams",
-    "templates",
-    "workspaces",
-    "workbooks",
-]
+DOCUMENT_RESOURCES = [path.lstrip("/") for path in documented_paths("tap-analytics-b")]
 """The resources of the API reference (tap-analytics-b/API.md), in its order."""
 
 

@@ -31,6 +31,7 @@ from tests.helpers import (
     assert_unique_keys,
     catalog_with,
     discover,
+    documented_paths,
     env_config,
     run_tap,
     session_sandbox,
@@ -89,19 +90,7 @@ CONTRACTS = {
         ),
         Contract(
             TapAnalyticsB,
-            keys={
-                name: ["id"]
-                for name in (
-                    "files",
-                    "connections",
-                    "datasets",
-                    "members",
-                    "teams",
-                    "templates",
-                    "workspaces",
-                    "workbooks",
-                )
-            },
+            keys={path.lstrip("/"): ["id"] for path in documented_paths("tap-analytics-b")},
             required=("client_id", "client_secret", "refresh_token"),
             secrets=("client_secret", "refresh_token"),
             rejected=("client_secret", "rejected the credentials"),
