@@ -15,8 +15,10 @@ from analytics_sandbox import Sandbox
 from analytics_sandbox.faults import Fault
 from analytics_sandbox.limits import RateLimit
 from tap_analytics_common import AnalyticsStream, OffsetPaging, PageNumberPaging
+from tap_analytics_common import engine as engine_module
 from tap_analytics_common import tap as tap_module
 from tap_analytics_common.engine import AHEAD_PER_WORKER, Engine
+from tap_analytics_common.pace import Pace
 from tap_analytics_e.tap import TapAnalyticsE
 from tests.fixtures.inprocess import records, sync
 from tests.helpers import assert_clean_failure, run_tap
@@ -188,7 +190,7 @@ def test_pages_held_ahead_are_bounded_whatever_the_number_of_pages(monkeypatch, 
     """1,700 pages over four streams at 3 in flight: never more held than the fixed bound."""
     monkeypatch.setattr(tap_module, "Engine", Recorded)
     Recorded.made.clear()
-    with Sandbox(port=0, scale=2, apis=["e"]).start() as box:
+    with Sandbox(port=0, scale=2, latency_ms=1, apis=["e"]).start() as box:
         config = box.tap_config("e") | {"max_concurrent_requests": 3, "page_size": 1}
         out = sync(TapAnalyticsE(config=config), capsys)
         expected = box.apis["e"].counts()
@@ -315,3 +317,60 @@ def test_a_total_bounds_the_pages_guessed_ahead():
     paging = PageNumberPaging(limit=10)
     paging.update_state(Body({"total": 35}), [{}] * 10)  # type: ignore[arg-type]
     assert [r.params["page"] for r in paging.requests_ahead(8)] == [3, 4]
+
+
+class FakeTimes:
+    """A wall clock and a CPU clock that a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+
+    def spend(self, wall: float, cpu: float) -> None:
+        self.wall += wall
+        self.cpu += cpu
+
+
+def test_the_limit_in_flight_halves_while_the_process_is_busy_and_doubles_while_it_waits():
+    times = FakeTimes()
+    pace = Pace(8, clock=lambda: times.wall, cpu=lambda: times.cpu)
+    limits = []
+    for _ in range(5):  # an API faster than the reader: the process uses its core
+        times.spend(0.05, 0.05)
+        pace.page_taken(waited=True)
+        limits.append(pace.limit)
+    assert limits == [4, 2, 1, 0, 0]
+    times.spend(0.05, 0.01)  # idle, but the reader was fed: nothing to gain
+    pace.page_taken(waited=False)
+    assert pace.limit == 0
+    for _ in range(5):  # a slow API: the reader waits and the process idles
+        times.spend(0.05, 0.01)
+        pace.page_taken(waited=True)
+        limits.append(pace.limit)
+    assert limits[-5:] == [1, 2, 4, 8, 8]
+    times.spend(0.001, 0.001)  # within one window nothing changes
+    pace.page_taken(waited=True)
+    assert pace.limit == 8
+
+
+class Pinned(Pace):
+    """Read nothing ahead, as the pace decides for a busy process."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.limit = 0
+
+    def page_taken(self, *, waited: bool) -> None:
+        pass
+
+
+def test_at_a_limit_of_zero_pages_are_requested_one_at_a_time_as_the_reader_asks(monkeypatch, capsys):
+    monkeypatch.setattr(engine_module, "Pace", Pinned)
+    with Sandbox(port=0, latency_ms=5, apis=["e"]).start() as box:
+        config = box.tap_config("e") | {"max_concurrent_requests": 8, "page_size": 7}
+        out = sync(TapAnalyticsE(config=config), capsys)
+        expected = box.apis["e"].counts()
+        served = sorted((s for s in box.served if s.method == "GET"), key=lambda s: s.started)
+    assert {s: len(records(out, s)) for s in expected} == expected
+    assert len(served) > 20
+    assert all(a.ended <= b.started for a, b in itertools.pairwise(served))
+    assert engine_threads() == []

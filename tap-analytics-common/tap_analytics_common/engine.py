@@ -13,10 +13,16 @@ SDK consumes records in its own order, so the Singer output is that of a sequent
 - an error is handed to the consumer where a sequential run would have met it;
 - pages held ahead (fetched or in flight, not yet consumed) are bounded by
   `AHEAD_PER_WORKER` x `workers` across the whole run; the page the consumer waits
-  for is always allowed, so that bound can never stall the run.
+  for is always allowed, so that bound can never stall the run;
+- requests in flight are bounded by what keeps the consumer busy (`pace.py`), at most
+  `workers`: an API that answers at once gets two, a slow one every worker.
 
 Requests that must precede others (first pages, the next page of a chain) go before
 pages fetched on a guess; among equals, the page the SDK will consume first goes first.
+
+Workers and the consumer wait on two conditions of one lock, and each event wakes only as
+many workers as it may have given work: waking every idle worker for every page read would
+have them fight the consumer for the GIL when the API answers faster than the tap reads.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from tap_analytics_common.errors import TapError
+from tap_analytics_common.pace import Pace
 
 if t.TYPE_CHECKING:
     import logging
@@ -41,8 +48,10 @@ if t.TYPE_CHECKING:
     from tap_analytics_common.paginators import PageRequest, Paging
 
 Record = dict[str, t.Any]
-AHEAD_PER_WORKER = 16
-"""Pages held ahead per worker; enough that cursor chains of later streams keep going."""
+AHEAD_PER_WORKER = 64
+"""Pages held ahead per worker; enough that cursor chains of later streams keep going, and
+that lists without a total advance side by side a page each instead of one after another
+with guesses past each end (at 16, b's eight lists of 51 pages read 50 pages too many)."""
 _NEEDED, _GUESSED = 0, 1
 _WAIT_SLICE = 0.2
 """Seconds between checks for a stop while the consumer waits for a page."""
@@ -147,8 +156,15 @@ class Engine:
         """Pages that may be held ahead; a sequential run fetches only what is waited for."""
         self.on_wait = on_wait
         self._cond = threading.Condition()
+        """Workers wait here for work; every field is guarded by its lock."""
+        self._consumer = threading.Condition(self._cond._lock)  # type: ignore[attr-defined]
+        """The consumer waits here for its partition's next page (the same lock)."""
         self._heap: list[_Task] = []
         self._held = 0
+        self._in_flight = 0
+        self._pace = Pace(self.workers)
+        self._asking = False
+        """The consumer waits for a page (at a limit of 0, only then does a request go)."""
         self._registry: dict[str, deque[Partition]] = {}
         self._reading: list[Partition] = []
         """Partitions the consumer is inside of, innermost last: its pages may always go."""
@@ -167,7 +183,7 @@ class Engine:
                 for number, context in enumerate(contexts):
                     self._register(stream, context, (index, number))
             self._ensure_workers()
-            self._cond.notify_all()
+            self._cond.notify_all()  # one event per run
 
     def records(
         self, stream: PagedStream, context: Mapping[str, t.Any] | None
@@ -176,6 +192,7 @@ class Engine:
         with self._cond:
             part = self._claim(stream, context)
             self._reading.append(part)
+            self._cond.notify_all()  # at the bound, only the partition being read may fetch
         try:
             while True:
                 item = self._take(part)
@@ -192,7 +209,7 @@ class Engine:
             with self._cond:
                 self._reading.remove(part)
                 self._kill(part)
-                self._cond.notify_all()
+                self._cond.notify_all()  # what it held is free
 
     def close(self) -> None:
         """Stop: nothing new starts, every worker ends (a request in flight is waited for briefly)."""
@@ -200,6 +217,7 @@ class Engine:
             self._stopped = True
             self._heap.clear()
             self._cond.notify_all()
+            self._consumer.notify_all()
         deadline = time.monotonic() + _STOP_WAIT
         for thread in list(self._threads):
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -272,20 +290,32 @@ class Engine:
                 if part.ready:
                     item = part.ready.popleft()
                     self._release(item.held)
-                    self._cond.notify_all()
+                    self._asking = False
+                    self._pace.page_taken(waited=waited)
+                    # Each page freed lets one more go; an emptied partition lets its own
+                    # pages go past the bound.
+                    self._wake(item.held if part.ready else self.workers)
                     return item
                 if part.finished:
+                    self._asking = False
                     return None
                 if waited:
+                    self._asking = True
                     self._ensure_workers()
-                    self._cond.notify_all()
-                    self._cond.wait(_WAIT_SLICE)
+                    self._cond.notify(max(1, self._pace.limit - self._in_flight))
+                    self._consumer.wait(_WAIT_SLICE)
                     if part.ready or part.finished:
                         continue
             self.on_wait()  # outside the lock: it may write, or raise to stop the run
             waited = True
 
     # -- the workers' side -----------------------------------------------------------
+
+    def _wake(self, work: int) -> None:
+        """Wake as many idle workers as there is work for and room in flight."""
+        count = min(work, self._pace.limit - self._in_flight)
+        if count > 0:
+            self._cond.notify(count)
 
     def _ensure_workers(self) -> None:
         while len(self._threads) < self.workers and self._heap and not self._stopped:
@@ -301,6 +331,7 @@ class Engine:
                 if task is not None:
                     task.taken = True
                     self._held += 1
+                    self._in_flight += 1
                     self.max_held = max(self.max_held, self._held)
                     return task
                 if not self._cond.wait(_IDLE):
@@ -317,7 +348,7 @@ class Engine:
             if task.taken or part.dead or task.generation != part.generation:
                 heapq.heappop(self._heap)
                 continue
-            if self._held < self.capacity:
+            if self._held < self.capacity and self._in_flight < self._pace.limit:
                 return heapq.heappop(self._heap)
             break
         if self._reading:
@@ -327,7 +358,10 @@ class Engine:
                 task = min(mine, key=lambda task: task.seq)
                 # The page the partition's order waits for always goes; others only while the
                 # consumer has nothing left to read, so the bound holds for this partition too.
-                if task.seq == head.next_seq or not head.ready:
+                if task.seq == head.next_seq:
+                    if self._pace.limit or (self._asking and not head.ready):
+                        return task
+                elif not head.ready and self._in_flight < self._pace.limit:
                     return task
         return None
 
@@ -335,8 +369,13 @@ class Engine:
         while (task := self._next_task()) is not None:
             fetched = self._fetch(task)
             with self._cond:
+                self._in_flight -= 1
+                planned, held = len(self._heap), self._held
                 self._arrive(task, fetched)
-                self._cond.notify_all()
+                # New requests, or pages freed (dropped ahead), are work for that many
+                # workers, this one included: it takes its next task itself.
+                self._wake(len(self._heap) - planned + max(0, held - self._held) - 1)
+                self._consumer.notify()
 
     def _fetch(self, task: _Task) -> _Fetched:
         part = task.partition
