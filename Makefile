@@ -7,7 +7,7 @@ PACKAGES := tap-analytics-common $(TAPS) sandbox orchestration
 
 .PHONY: setup demo test unit lint clean bench bench-e2e dist generate
 
-setup: $(VENV)/.ready
+setup: $(VENV)/.ready $(VENV)/.taps
 
 # UV_COMPILE_BYTECODE: uv (Meltano's installer) writes no bytecode unless asked, so where
 # PYTHONDONTWRITEBYTECODE is set every tap and target start would compile its imports again.
@@ -17,7 +17,18 @@ $(VENV)/.ready: constraints.txt meltano.yml VERSION $(foreach p,$(PACKAGES),$(p)
 	$(BIN)/python -m pip install --quiet -c constraints.txt \
 		$(foreach p,$(PACKAGES),-e ./$(p)) \
 		meltano pytest requests-mock ruff mypy types-requests types-PyYAML "psycopg[binary]" duckdb build
-	UV_COMPILE_BYTECODE=1 $(BIN)/meltano install
+	UV_COMPILE_BYTECODE=1 $(BIN)/meltano install --plugin-type loader
+	touch $@
+
+# Meltano installs the taps from the checkout, not editable (it caches discovered catalogs only
+# for such installs, which saves a tap start in every `meltano run`): installed again whenever
+# their code or schemas change, their cached catalogs dropped.
+TAP_FILES := $(shell find tap-analytics-common $(TAPS) -type f \( -name '*.py' -o -name '*.json' \
+	-o -name pyproject.toml \) -not -path '*/build/*' -not -path '*.egg-info/*')
+
+$(VENV)/.taps: $(VENV)/.ready $(TAP_FILES)
+	UV_COMPILE_BYTECODE=1 $(BIN)/meltano install --plugin-type extractor
+	rm -f .meltano/run/tap-analytics-*/tap.properties.cache_key
 	touch $@
 
 demo: setup

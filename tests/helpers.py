@@ -170,10 +170,12 @@ def meltano(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess
     )
 
 
-def meltano_load(tap: str, loader: str, env: dict[str, str]) -> None:
-    """`meltano run TAP LOADER`, failing the test with meltano's own error output if it fails."""
+def meltano_load(tap: str, loader: str, env: dict[str, str]) -> str:
+    """`meltano run TAP LOADER`, failing the test with meltano's own error output if it fails;
+    returns that output (the plugins' log lines)."""
     result = meltano("run", tap, loader, env=env)
     assert result.returncode == 0, result.stderr[-4000:]
+    return result.stderr
 
 
 def pg_counts(
@@ -207,11 +209,14 @@ def assert_second_load_upserts(
     expected: dict[str, int],
     *,
     missing_as_zero: bool = False,
-) -> None:
-    """Two full loads into PostgreSQL leave `expected` rows each time: the second upserts, none doubled."""
+) -> str:
+    """Two full loads into PostgreSQL leave `expected` rows each time: the second upserts, none doubled.
+
+    Returns the log of the last load."""
     for _ in range(2):
-        meltano_load(tap, "target-postgres", env)
+        log = meltano_load(tap, "target-postgres", env)
         assert pg_counts(pg, schema, expected, missing_as_zero=missing_as_zero) == expected
+    return log
 
 
 def duckdb_counts(

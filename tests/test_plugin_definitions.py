@@ -53,7 +53,7 @@ def test_plugin_files_and_meltano_yml_are_regenerated():
 def test_plugin_yml_lists_exactly_the_top_level_settings(tap):
     plugin = load(ROOT / tap / "plugin.yml")
     described = about(tap)["settings"]
-    settings = {s["name"]: s for s in plugin["settings"]}
+    settings = {s["name"]: s for s in plugin["settings"] if not s["name"].startswith("_")}
     assert list(settings) == list(described["properties"])
     for name, entry in settings.items():
         schema = described["properties"][name]
@@ -81,11 +81,12 @@ def test_plugin_yml_installs_the_published_distribution(tap):
 
 
 @pytest.mark.parametrize("tap", TAPS)
-def test_meltano_yml_defines_the_extractor_as_its_plugin_yml_but_editable(tap):
+def test_meltano_yml_defines_the_extractor_as_its_plugin_yml_but_from_the_checkout(tap):
     plugin = load(ROOT / tap / "plugin.yml")
     entry = project_extractor(tap)
-    assert entry["pip_url"] == (
-        f"-e ${{MELTANO_PROJECT_ROOT}}/tap-analytics-common -e ${{MELTANO_PROJECT_ROOT}}/{tap}"
+    # Not editable: Meltano caches the discovered catalog only for plugins that are not.
+    assert (
+        entry["pip_url"] == f"${{MELTANO_PROJECT_ROOT}}/tap-analytics-common ${{MELTANO_PROJECT_ROOT}}/{tap}"
     )
     config = entry.pop("config", {})
     assert set(config) <= {s["name"] for s in plugin["settings"]}
