@@ -14,8 +14,9 @@ SDK consumes records in its own order, so the Singer output is that of a sequent
 - pages held ahead (fetched or in flight, not yet consumed) are bounded by
   `AHEAD_PER_WORKER` x `workers` across the whole run; the page the consumer waits
   for is always allowed, so that bound can never stall the run;
-- requests in flight are bounded by what keeps the consumer busy (`pace.py`), at most
-  `workers`: an API that answers at once gets two, a slow one every worker.
+- requests in flight are bounded by what helps (`pace.py`), at most `workers`: a slow API
+  gets every worker; against one that answers faster than the consumer reads, nothing is
+  read ahead and the consumer fetches each page itself when it needs it.
 
 Requests that must precede others (first pages, the next page of a chain) go before
 pages fetched on a guess; among equals, the page the SDK will consume first goes first.
@@ -300,14 +301,29 @@ class Engine:
                     self._asking = False
                     return None
                 if waited:
-                    self._asking = True
-                    self._ensure_workers()
-                    self._cond.notify(max(1, self._pace.limit - self._in_flight))
-                    self._consumer.wait(_WAIT_SLICE)
-                    if part.ready or part.finished:
+                    task = self._own_task(part)
+                    if task is None:
+                        self._asking = True
+                        self._ensure_workers()
+                        self._cond.notify(max(1, self._pace.limit - self._in_flight))
+                        self._consumer.wait(_WAIT_SLICE)
+                        if part.ready or part.finished:
+                            continue
+                    else:  # nothing is read ahead: fetch it here, as a plain loop does
+                        self._run(task)
                         continue
             self.on_wait()  # outside the lock: it may write, or raise to stop the run
             waited = True
+
+    def _own_task(self, part: Partition) -> _Task | None:
+        """At a limit of 0, the partition's next page for the consumer to fetch itself (no
+        worker to wake and wait for), unless a worker has it already."""
+        task = part.planned.get(part.next_seq)
+        if self._pace.limit or self._stopped or task is None or task.taken:
+            return None
+        task.taken = True
+        self._dispatched()
+        return task
 
     # -- the workers' side -----------------------------------------------------------
 
@@ -330,14 +346,17 @@ class Engine:
                 task = self._pick()
                 if task is not None:
                     task.taken = True
-                    self._held += 1
-                    self._in_flight += 1
-                    self.max_held = max(self.max_held, self._held)
+                    self._dispatched()
                     return task
                 if not self._cond.wait(_IDLE):
                     break  # idle: a new worker starts when work comes
             self._threads.remove(threading.current_thread())
             return None
+
+    def _dispatched(self) -> None:
+        self._held += 1
+        self._in_flight += 1
+        self.max_held = max(self.max_held, self._held)
 
     def _pick(self) -> _Task | None:
         """The heap's first live task while under the bound; at the bound, only a page of
@@ -367,15 +386,23 @@ class Engine:
 
     def _work(self) -> None:
         while (task := self._next_task()) is not None:
-            fetched = self._fetch(task)
             with self._cond:
-                self._in_flight -= 1
-                planned, held = len(self._heap), self._held
-                self._arrive(task, fetched)
-                # New requests, or pages freed (dropped ahead), are work for that many
-                # workers, this one included: it takes its next task itself.
-                self._wake(len(self._heap) - planned + max(0, held - self._held) - 1)
+                self._run(task)
                 self._consumer.notify()
+
+    def _run(self, task: _Task) -> None:
+        """Fetch a dispatched task outside the lock (held on entry and on return), then read it in."""
+        self._cond.release()
+        try:
+            fetched = self._fetch(task)
+        finally:
+            self._cond.acquire()
+        self._in_flight -= 1
+        planned, held = len(self._heap), self._held
+        self._arrive(task, fetched)
+        # New requests, or pages freed (dropped ahead), are work for that many workers, less
+        # the one that fetched this page (it takes its next task itself, if it is a worker).
+        self._wake(len(self._heap) - planned + max(0, held - self._held) - 1)
 
     def _fetch(self, task: _Task) -> _Fetched:
         part = task.partition

@@ -6,8 +6,8 @@ workers fight the reader for the GIL: a one-stream run against an API that answe
 once took a quarter longer at eight in flight than at one. So every `_WINDOW` seconds the
 limit is set from what the window showed: the process busy, half as many; the reader kept
 waiting for pages while the process was not busy, twice as many (as a congestion window
-grows); otherwise as it is. At 0 nothing is read ahead: a page is requested when the
-reader asks for it, as a plain loop does, which is all an API faster than the reader
+grows); otherwise as it is. At 0 nothing is read ahead: the reader fetches each page
+itself when it needs it, as a plain loop does, which is all an API faster than the reader
 needs. A slow API keeps the process idle and gets every worker.
 """
 
