@@ -164,8 +164,6 @@ class Engine:
         self._held = 0
         self._in_flight = 0
         self._pace = Pace(self.workers)
-        self._asking = False
-        """The consumer waits for a page (at a limit of 0, only then does a request go)."""
         self._registry: dict[str, deque[Partition]] = {}
         self._reading: list[Partition] = []
         """Partitions the consumer is inside of, innermost last: its pages may always go."""
@@ -291,19 +289,16 @@ class Engine:
                 if part.ready:
                     item = part.ready.popleft()
                     self._release(item.held)
-                    self._asking = False
                     self._pace.page_taken(waited=waited)
                     # Each page freed lets one more go; an emptied partition lets its own
                     # pages go past the bound.
                     self._wake(item.held if part.ready else self.workers)
                     return item
                 if part.finished:
-                    self._asking = False
                     return None
                 if waited:
                     task = self._own_task(part)
                     if task is None:
-                        self._asking = True
                         self._ensure_workers()
                         self._cond.notify(max(1, self._pace.limit - self._in_flight))
                         self._consumer.wait(_WAIT_SLICE)
@@ -377,8 +372,9 @@ class Engine:
                 task = min(mine, key=lambda task: task.seq)
                 # The page the partition's order waits for always goes; others only while the
                 # consumer has nothing left to read, so the bound holds for this partition too.
+                # At a limit of 0 the consumer fetches its page itself (`_own_task`).
                 if task.seq == head.next_seq:
-                    if self._pace.limit or (self._asking and not head.ready):
+                    if self._pace.limit:
                         return task
                 elif not head.ready and self._in_flight < self._pace.limit:
                     return task

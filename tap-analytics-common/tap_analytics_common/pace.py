@@ -47,9 +47,9 @@ class Pace:
         now = self._clock()
         if now - self._began < _WINDOW:
             return
-        busy = (self._cpu() - self._cpu_began) / (now - self._began) >= _BUSY
-        if busy:
+        cpu = self._cpu()
+        if (cpu - self._cpu_began) / (now - self._began) >= _BUSY:
             self.limit //= 2
         elif self._waited:
             self.limit = min(self.workers, max(1, self.limit * 2))
-        self._began, self._cpu_began, self._waited = now, self._cpu(), False
+        self._began, self._cpu_began, self._waited = now, cpu, False
