@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 
@@ -10,8 +11,10 @@ import pytest
 from tests.helpers import ROOT, api_reference
 
 TAPS = [f"tap-analytics-{x}" for x in "abcde"]
-# Spelled in pieces so that this file does not match itself.
-OUTSIDE = re.compile("|".join([r"\.\./" + "shared", "shared/" + "api", "DESIGN" + r"\.md", "api-" + "docs/"]))
+# What lies beside the checkout and not in a clone: the folder of shared inputs, its API
+# documents and the design contract. Kept encoded so that this guard does not cite them itself.
+OUTSIDE_NAMES = ["Li4vc2hhcmVk", "c2hhcmVkL2FwaQ==", "REVTSUdOLm1k", "YXBpLWRvY3Mv"]
+OUTSIDE = re.compile("|".join(re.escape(base64.b64decode(name).decode()) for name in OUTSIDE_NAMES))
 
 
 def tracked_files() -> list[str]:
